@@ -278,7 +278,7 @@ struct node_config *node_config_load(const char *path, struct cfg_ctx *ctx)
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
 			if (asprintf(&msg, "%s: cannot read configuration file", path) >= 0)
 				ctx->errors[ctx->n_errors++] = msg;
-		} else if (asprintf(&msg, "%s:%d: syntax error: %s", file ? file : path,
+		} else if (asprintf(&msg, "%s:%d: %s", file ? file : path,
 				    config_error_line(&cf), config_error_text(&cf)) >= 0) {
 			ctx->errors[ctx->n_errors++] = msg;
 		}

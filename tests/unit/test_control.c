@@ -636,6 +636,153 @@ static void test_ctl_call_failures(void **state)
 	json_decref(req);
 }
 
+/* A daemon-shaped handler (as src/daemon/commands.c answers) for mipsecctl. */
+static json_t *daemon_like(const json_t *req, void *arg)
+{
+	const char *cmd = json_string_value(json_object_get(req, "command"));
+	const char *table = json_string_value(json_object_get(req, "table"));
+
+	(void)arg;
+	if (cmd && strcmp(cmd, "status") == 0)
+		return ctl_ok(json_pack("{s:s, s:s, s:I, s:I, s:s, s:[{s:s, s:b}]}", "node", "ha1",
+					"version", "0.1.0", "pid", (json_int_t)4242, "uptime_ms",
+					(json_int_t)93784123, "control", "/x", "roles", "name",
+					"ha", "started", 1));
+	if (cmd && strcmp(cmd, "stats") == 0)
+		return ctl_ok(json_pack("{s:i, s:i}", "mipsec_a_total", 5,
+					"mipsec_longer_name_total", 12));
+	if (cmd && strcmp(cmd, "show") == 0 && table && strcmp(table, "bc") == 0)
+		return ctl_ok(json_pack("[{s:s, s:i}, {s:s, s:i, s:b}]", "hoa", "2001:db8::1",
+					"lifetime", 300, "hoa", "2001:db8::22", "lifetime", 7,
+					"home", 1));
+	if (cmd && strcmp(cmd, "show") == 0)
+		return ctl_error("no table '%s' (try: mipsecctl tables)", table ? table : "");
+	return ctl_error("unknown command '%s'", cmd ? cmd : "");
+}
+
+struct proc {
+	pid_t pid;
+	int status;
+	bool done;
+	struct client out, err;
+};
+
+static bool proc_done(void *arg)
+{
+	struct proc *p = arg;
+
+	client_pump(&p->out);
+	client_pump(&p->err);
+	if (!p->done)
+		p->done = waitpid(p->pid, &p->status, WNOHANG) == p->pid;
+	return p->done && p->out.eof && p->err.eof;
+}
+
+/* Runs mipsecctl with the loop serving it; returns its exit status and
+ * leaves stdout/stderr NUL-terminated in p. */
+static int run_ctl(struct fixture *fx, struct proc *p, const char *const *args)
+{
+	int o[2], e[2];
+	char *argv[16];
+	size_t n = 0;
+
+	argv[n++] = getenv("MIPSECCTL");
+	for (; *args; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, o), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, e), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		setenv("MIPSEC_CTL", fx->path, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	p->out.fd = o[0];
+	p->err.fd = e[0];
+	drive(fx, proc_done, p);
+	client_pump(&p->out);
+	client_pump(&p->err);
+	p->out.buf[p->out.len] = '\0';
+	p->err.buf[p->err.len] = '\0';
+	assert_true(WIFEXITED(p->status));
+	return WEXITSTATUS(p->status);
+}
+
+static void proc_free(struct proc *p)
+{
+	client_close(&p->out);
+	client_close(&p->err);
+}
+
+static void test_mipsecctl(void **state)
+{
+	struct fixture *fx = *state;
+	const char *bin = getenv("MIPSECCTL");
+	struct proc p;
+
+	if (!bin || access(bin, X_OK) != 0)
+		skip();
+	fx->srv = ctl_server_open(fx->loop, fx->path, daemon_like, fx);
+	assert_non_null(fx->srv);
+
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "status", NULL }), 0);
+	assert_non_null(strstr(p.out.buf, "node:     ha1\n"));
+	assert_non_null(strstr(p.out.buf, "pid:      4242\n"));
+	assert_non_null(strstr(p.out.buf, "uptime:   1d 02:03:04\n"));
+	assert_non_null(strstr(p.out.buf, "  ha       started\n"));
+	proc_free(&p);
+
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "--json", "status", NULL }), 0);
+	json_t *j = json_loads(p.out.buf, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "uptime_ms")), 93784123);
+	assert_non_null(strstr(p.out.buf, "\n  \"node\": \"ha1\""));	/* indent 2 */
+	json_decref(j);
+	proc_free(&p);
+
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "stats", NULL }), 0);
+	assert_string_equal(p.out.buf, "mipsec_a_total            5\n"
+				       "mipsec_longer_name_total  12\n");
+	proc_free(&p);
+
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "show", "bc", NULL }), 0);
+	assert_string_equal(p.out.buf, "HOA           LIFETIME  HOME\n"
+				       "2001:db8::1   300\n"
+				       "2001:db8::22  7         yes\n");
+	proc_free(&p);
+
+	/* The daemon's error: stderr, exit 1. */
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "show", "zz", NULL }), 1);
+	assert_string_equal(p.err.buf, "mipsecctl: show: no table 'zz' (try: mipsecctl tables)\n");
+	assert_int_equal(p.out.len, 0);
+	proc_free(&p);
+
+	/* Usage errors: exit 2 without contacting the daemon. */
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "show", NULL }), 2);
+	proc_free(&p);
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "frobnicate", NULL }), 2);
+	proc_free(&p);
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "--bogus", "status", NULL }), 2);
+	proc_free(&p);
+
+	/* No daemon at the socket: exit 3 with the path and reason. */
+	char none[200];
+	snprintf(none, sizeof(none), "%s/absent.sock", fx->dir);
+	assert_int_equal(run_ctl(fx, &p, (const char *const[]){ "-s", none, "status", NULL }), 3);
+	char want[300];
+	snprintf(want, sizeof(want), "mipsecctl: cannot connect to %s: No such file or directory\n",
+		 none);
+	assert_string_equal(p.err.buf, want);
+	proc_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +797,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_call_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mipsecctl, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

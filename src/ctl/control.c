@@ -26,6 +26,8 @@
 #define CTL_MAX_REQUEST (64u * 1024u)	/* one request line, newline excluded */
 #define CTL_MAX_CLIENTS 32
 #define CTL_READ_CHUNK 4096
+/* A silent client holds one of CTL_MAX_CLIENTS slots; reclaim it. */
+#define CTL_IDLE_MS 60000
 
 COUNTER_DEFINE(ctl_requests, "mipsec_ctl_requests_total",
 	       "Requests received on the control socket");
@@ -37,12 +39,14 @@ COUNTER_DEFINE(ctl_oversized, "mipsec_ctl_oversized_total",
 	       "Control connections closed for a request over 64 KiB");
 COUNTER_DEFINE(ctl_connections, "mipsec_ctl_connections_total",
 	       "Connections accepted on the control socket");
+COUNTER_DEFINE(ctl_idle, "mipsec_ctl_idle_closed_total",
+	       "Control connections closed after 60 s without progress");
 COUNTER_DEFINE(ctl_rejected, "mipsec_ctl_rejected_connections_total",
 	       "Control connections refused because too many were open");
 
 static struct counter *const ctl_counters[] = {
 	&ctl_requests, &ctl_errors, &ctl_bad_json, &ctl_oversized, &ctl_connections,
-	&ctl_rejected,
+	&ctl_rejected, &ctl_idle,
 };
 
 struct ctl_conn {
@@ -51,6 +55,7 @@ struct ctl_conn {
 	int fd;
 	struct io_watch *rd;	/* NULL while output is pending or input is done */
 	struct event *wr;	/* fires while output is pending */
+	struct timer idle;
 	char *in;
 	size_t in_len;
 	char *out;
@@ -101,6 +106,7 @@ static void conn_free(struct ctl_conn *c)
 	io_watch_del(c->rd);
 	if (c->wr)
 		event_free(c->wr);
+	timer_deinit(&c->idle);
 	if (c->closing) {
 		/* Discard what the peer sent after the fatal request so the close
 		 * does not turn into ECONNRESET before it reads our error. */
@@ -273,7 +279,16 @@ static void conn_wr_cb(evutil_socket_t fd, short what, void *arg)
 	struct ctl_conn *c = arg;
 
 	event_del(c->wr);
+	timer_arm_ms(&c->idle, CTL_IDLE_MS);
 	conn_progress(c);
+}
+
+static void conn_idle_cb(void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	counter_inc(&ctl_idle);
+	conn_free(c);
 }
 
 static void conn_rd_cb(int fd, void *arg)
@@ -312,6 +327,7 @@ static void conn_rd_cb(int fd, void *arg)
 		c->rd = NULL;
 	}
 	c->in_len += (size_t)n;
+	timer_arm_ms(&c->idle, CTL_IDLE_MS);
 	conn_progress(c);
 }
 
@@ -353,10 +369,11 @@ static void accept_cb(int lfd, void *arg)
 		c->next = s->conns;
 		s->conns = c;
 		s->n_conns++;
-		if (!c->wr || !c->rd) {
+		if (!c->wr || !c->rd || timer_init(&c->idle, s->loop, conn_idle_cb, c) < 0) {
 			conn_free(c);
 			continue;
 		}
+		timer_arm_ms(&c->idle, CTL_IDLE_MS);
 		counter_inc(&ctl_connections);
 	}
 }

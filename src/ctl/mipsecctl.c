@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *cmd = &commands[i];
-		char *args[1];
+		char *args[1] = { NULL };
 		int n = 0;
 
 		if (strcmp(name, cmd->name) != 0)

@@ -191,8 +191,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct metrics_server *m = cls;
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	static int seen;
 	char *body;
 
+	/* Answer once the whole request is in: a response queued on the first
+	 * call makes MHD close the connection instead of keeping it alive. */
+	if (!*con_cls) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;	/* nothing here takes a body */
+		return MHD_YES;
+	}
 	if (strcmp(url, "/metrics") != 0) {
 		counter_inc(&m_bad);
 		body = strdup("not found; metrics are at /metrics\n");

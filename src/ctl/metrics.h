@@ -13,6 +13,8 @@ struct metrics_server;
 struct metrics_server *metrics_server_start(struct loop *l, const struct sockaddr *sa,
 					    socklen_t salen, const char *node);
 void metrics_server_stop(struct metrics_server *m);
+/* The bound TCP port (useful when started on port 0). */
+unsigned metrics_server_port(const struct metrics_server *m);
 /* Renders the exposition text into a malloc'd string (also used by tests). */
 char *metrics_render(const char *node);
 

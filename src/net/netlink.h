@@ -6,6 +6,7 @@
 #define MIPSEC_NET_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/addr.h"
@@ -22,6 +23,20 @@ int nl_link_set_up(struct nl *nl, int ifindex, bool up);
 int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu);
 /* Hardware address of a link; returns its length (0..32) or a negative errno. */
 int nl_link_lladdr(struct nl *nl, int ifindex, uint8_t *buf, size_t size);
+
+struct nl_link_info {
+	int ifindex;
+	char name[16];
+	unsigned flags;			/* IFF_* */
+	unsigned mtu;
+	uint8_t lladdr[32];
+	size_t lladdr_len;
+};
+int nl_link_get(struct nl *nl, int ifindex, struct nl_link_info *li);
+/* Creates a veth pair; peer_netns_fd >= 0 creates the peer in that netns. */
+int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_netns_fd);
+int nl_link_del(struct nl *nl, int ifindex);
+int nl_link_set_netns(struct nl *nl, int ifindex, int netns_fd);
 
 #define NL_ADDR_OPTIMISTIC 0x1u	/* RFC 4429 optimistic DAD (IFA_F_OPTIMISTIC) */
 #define NL_ADDR_NODAD	   0x2u	/* IFA_F_NODAD */
@@ -50,6 +65,16 @@ struct nl_route {
 int nl_route_add(struct nl *nl, const struct nl_route *r, bool replace);
 int nl_route_del(struct nl *nl, const struct nl_route *r);
 
+struct nl_route_info {
+	struct nl_route r;		/* table is always filled in */
+	uint8_t protocol;		/* RTPROT_* */
+	uint8_t scope;			/* RT_SCOPE_* */
+	uint8_t type;			/* RTN_* */
+};
+typedef void (*nl_route_cb)(const struct nl_route_info *ri, void *arg);
+/* Calls cb for each route of `family` (AF_UNSPEC: both) in `table` (0: all). */
+int nl_route_dump(struct nl *nl, int family, uint32_t table, nl_route_cb cb, void *arg);
+
 struct nl_rule {
 	int family;
 	uint32_t priority;
@@ -65,7 +90,8 @@ int nl_neigh_proxy_add(struct nl *nl, int ifindex, const struct ip_addr *a);
 int nl_neigh_proxy_del(struct nl *nl, int ifindex, const struct ip_addr *a);
 
 /* Link and address events. */
-enum nl_event_kind { NL_EV_LINK, NL_EV_ADDR_NEW, NL_EV_ADDR_DEL };
+/* NL_EV_LOST: the event socket overflowed; re-read whatever state matters. */
+enum nl_event_kind { NL_EV_LINK, NL_EV_ADDR_NEW, NL_EV_ADDR_DEL, NL_EV_LOST };
 struct nl_event {
 	enum nl_event_kind kind;
 	int ifindex;

@@ -75,7 +75,10 @@ struct nlmsghdr *nl_msg_new(struct nl *nl, uint16_t type, uint16_t flags, size_t
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	if (!(flags & NLM_F_DUMP))
+	/* The GET and NEW flag bits overlap (NLM_F_DUMP vs NLM_F_EXCL), so a
+	 * dump is recognised by the message type too: rtnetlink GETs are
+	 * type % 4 == 2. Dumps end with NLMSG_DONE; all else needs an ACK. */
+	if ((flags & NLM_F_DUMP) != NLM_F_DUMP || (type & 3) != 2)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = ++nl->seq;
 	*fam = mnl_nlmsg_put_extra_header(nlh, hdrlen);

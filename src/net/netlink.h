@@ -41,8 +41,13 @@ int nl_link_set_netns(struct nl *nl, int ifindex, int netns_fd);
 #define NL_ADDR_OPTIMISTIC 0x1u	/* RFC 4429 optimistic DAD (IFA_F_OPTIMISTIC) */
 #define NL_ADDR_NODAD	   0x2u	/* IFA_F_NODAD */
 
+/* NL_ADDR_OPTIMISTIC also turns on the interface's optimistic_dad sysctl,
+ * without which the kernel ignores the flag. */
 int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p, unsigned flags);
 int nl_addr_del(struct nl *nl, int ifindex, const struct ip_prefix *p);
+
+/* Sets net.ipv6.conf.<if>.optimistic_dad (a sysctl; netlink cannot). */
+int nl_ipv6_optimistic_dad(int ifindex, bool on);
 
 struct nl_addr_info {
 	int ifindex;

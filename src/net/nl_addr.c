@@ -1,8 +1,14 @@
 /* Interface addresses: add, delete, dump. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
 
 #include "net/netlink.h"
 #include "net/nl_priv.h"
@@ -31,6 +37,26 @@ static struct nlmsghdr *addr_msg(struct nl *nl, uint16_t type, uint16_t flags, i
 	return nlh;
 }
 
+int nl_ipv6_optimistic_dad(int ifindex, bool on)
+{
+	char name[IF_NAMESIZE], path[96], cur = 0;
+	const char want = on ? '1' : '0';
+	int fd, rc = 0;
+
+	if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, name))
+		return -ENODEV;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/optimistic_dad", name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (read(fd, &cur, 1) != 1 || cur != want) {
+		if (pwrite(fd, &want, 1, 0) != 1)
+			rc = -errno;
+	}
+	close(fd);
+	return rc;
+}
+
 int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p, unsigned flags)
 {
 	struct ifaddrmsg *ifa;
@@ -45,8 +71,16 @@ int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p, unsigned 
 		return -EINVAL;
 	/* DAD exists only for IPv6; the IPv4 code would store but ignore them. */
 	if (p->addr.family == AF_INET6) {
-		if (flags & NL_ADDR_OPTIMISTIC)
+		/* The kernel silently drops IFA_F_OPTIMISTIC unless the
+		 * interface allows optimistic DAD, so allow it first. */
+		if (flags & NL_ADDR_OPTIMISTIC) {
+			int rc = nl_ipv6_optimistic_dad(ifindex, true);
+
+			if (rc < 0)
+				log_warn(NL_MOD, "cannot enable optimistic DAD ifindex=%d "
+					 "err=\"%s\"", ifindex, strerror(-rc));
 			ifa_flags |= IFA_F_OPTIMISTIC;
+		}
 		if (flags & NL_ADDR_NODAD)
 			ifa_flags |= IFA_F_NODAD;
 	}

@@ -2,6 +2,7 @@
  * interface on receive, chosen source on send, socket options, batching. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/addr.h"
+#include "net/loop.h"
 #include "net/netlink.h"
 #include "net/udp.h"
 #include "net_isolate.h"
@@ -26,6 +28,38 @@ static struct ip_addr A(const char *s)
 
 	assert_int_equal(ip_addr_parse(s, AF_UNSPEC, &a), ADDR_OK);
 	return a;
+}
+
+struct local_find {
+	struct ip_addr want[2];
+	bool found[2];
+};
+
+static void local_cb(const struct nl_route_info *ri, void *arg)
+{
+	struct local_find *f = arg;
+
+	for (int i = 0; i < 2; i++)
+		if (ri->type == RTN_LOCAL && ri->r.dst.len == 128 &&
+		    ip_addr_eq(&ri->r.dst.addr, &f->want[i]))
+			f->found[i] = true;
+}
+
+/* IPv6 addresses become usable (local route installed) only when the
+ * kernel's DAD work has run, even with NODAD: wait for that condition. */
+static void wait_v6_local(struct nl *nl)
+{
+	uint64_t deadline = mono_ms() + 10000;
+
+	while (mono_ms() < deadline) {
+		struct local_find f = { .want = { A("fd00::1"), A("fd00::2") } };
+
+		assert_int_equal(nl_route_dump(nl, AF_INET6, RT_TABLE_LOCAL, local_cb, &f), 0);
+		if (f.found[0] && f.found[1])
+			return;
+		poll(NULL, 0, 5);
+	}
+	fail_msg("IPv6 addresses on lo never became usable");
 }
 
 static int setup(void **state)
@@ -45,6 +79,7 @@ static int setup(void **state)
 		assert_int_equal(ip_prefix_parse(addrs[i], AF_UNSPEC, true, &p), ADDR_OK);
 		assert_int_equal(nl_addr_add(nl, lo, &p, NL_ADDR_NODAD), 0);
 	}
+	wait_v6_local(nl);
 	nl_close(nl);
 	return 0;
 }

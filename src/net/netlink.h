@@ -65,7 +65,7 @@ struct nl_route {
 	struct ip_addr prefsrc;		/* family 0: none */
 	int oif;			/* 0: none */
 	uint32_t table;			/* 0: main */
-	uint32_t metric;
+	uint32_t metric;		/* 0: kernel default (add), any (del) */
 };
 int nl_route_add(struct nl *nl, const struct nl_route *r, bool replace);
 int nl_route_del(struct nl *nl, const struct nl_route *r);
@@ -82,8 +82,8 @@ int nl_route_dump(struct nl *nl, int family, uint32_t table, nl_route_cb cb, voi
 
 struct nl_rule {
 	int family;
-	uint32_t priority;
-	uint32_t table;
+	uint32_t priority;		/* 0: kernel picks (add), any (del) */
+	uint32_t table;			/* 0: main */
 	uint32_t fwmark, fwmask;	/* fwmask 0: no mark match */
 	bool invert;			/* "not fwmark ..." as wg-quick uses */
 	struct ip_prefix src, dst;	/* family 0: any */

@@ -43,8 +43,6 @@ void ar_counters_register(void)
 		counter_register(all[i]);
 }
 
-static bool in6_is_unspecified(const struct in6_addr *a) { return IN6_IS_ADDR_UNSPECIFIED(a); }
-
 /* Link-layer address for the SLLA option. Only link types whose address
  * fits sa_data are read here (Ethernet and the like); TUN has none. */
 static void read_lladdr(struct ar_if *ifp)
@@ -203,7 +201,9 @@ static void handle_rs(struct ar_if *ifp, const uint8_t *buf, size_t len,
 	if (!ifp->running)
 		return;
 	log_debug(MOD, "RS received iface=%s src=%s", ifp->cfg.name, a);
-	if (ifp->cfg.solicited_unicast && !in6_is_unspecified(&rx->src)) {
+	/* Unicast only to a link-local soliciter: the kernel then sends from
+	 * our link-local address, the only source an RA may have (§6.1.2). */
+	if (ifp->cfg.solicited_unicast && IN6_IS_ADDR_LINKLOCAL(&rx->src)) {
 		if (take_unicast_token(ifp)) {
 			if (send_ra(ifp, &rx->src, ifp->msg, ifp->msg_len) == 0) {
 				ifp->ras_solicited++;

@@ -78,6 +78,19 @@ static bool rebuild(struct ar_if *ifp)
 
 	memcpy(old, ifp->msg, old_len);
 	ar_ra_fill(&ifp->cfg, ifp->lladdr, ifp->lladdr_len, -1, &ra);
+	for (size_t i = 0; ifp->withdraw_left && i < ifp->n_withdrawn; i++) {
+		if (ra.n_prefixes >= ND_MAX_PREFIXES)
+			break;
+		const struct ar_prefix_cfg *w = &ifp->withdrawn[i];
+		struct nd_prefix *pi = &ra.prefixes[ra.n_prefixes++];
+		pi->prefix_len = w->prefix.len;
+		pi->on_link = w->on_link;
+		pi->autonomous = w->autonomous;
+		pi->router_address = w->router_address;
+		pi->valid_lifetime = 0;
+		pi->preferred_lifetime = 0;
+		memcpy(pi->prefix, w->prefix.addr.bytes, 16);
+	}
 	if (nd_ra_build(&ra, ifp->msg, sizeof(ifp->msg), &ifp->msg_len, &err) != WIRE_OK) {
 		/* Configuration limits keep an RA well under 1280 bytes. */
 		log_err(MOD, "cannot build RA iface=%s err=\"%s\"", ifp->cfg.name, err.msg);
@@ -144,6 +157,8 @@ static void on_ra_timer(void *arg)
 	}
 	if (ifp->initial_left > 0)
 		ifp->initial_left--;
+	if (ifp->withdraw_left > 0 && --ifp->withdraw_left == 0)
+		rebuild(ifp);
 	schedule_periodic(ifp);
 }
 
@@ -362,11 +377,42 @@ int ar_if_start(struct ar_if *ifp)
 	return 0;
 }
 
+static bool has_prefix(const struct ar_iface_cfg *c, const struct ip_prefix *p)
+{
+	for (size_t i = 0; i < c->n_prefixes; i++)
+		if (c->prefixes[i].prefix.len == p->len &&
+		    ip_prefix_contains(&c->prefixes[i].prefix, &p->addr))
+			return true;
+	return false;
+}
+
+/* Prefixes the new configuration drops are advertised with zero valid and
+ * preferred lifetimes in the next initial RAs (RFC 4862 §5.5.3 deprecates
+ * them at once; hosts keep the address up to 2 h, as that section says). */
+static void note_withdrawn(struct ar_if *ifp, const struct ar_iface_cfg *next)
+{
+	struct ar_prefix_cfg w[ND_MAX_PREFIXES];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ifp->cfg.n_prefixes && n < ND_MAX_PREFIXES; i++)
+		if (!has_prefix(next, &ifp->cfg.prefixes[i].prefix))
+			w[n++] = ifp->cfg.prefixes[i];
+	/* Still-pending withdrawals that the new list does not bring back. */
+	for (size_t i = 0; ifp->withdraw_left && i < ifp->n_withdrawn && n < ND_MAX_PREFIXES; i++)
+		if (!has_prefix(next, &ifp->withdrawn[i].prefix) &&
+		    !has_prefix(&ifp->cfg, &ifp->withdrawn[i].prefix))
+			w[n++] = ifp->withdrawn[i];
+	memcpy(ifp->withdrawn, w, n * sizeof(w[0]));
+	ifp->n_withdrawn = n;
+	ifp->withdraw_left = n ? AR_MAX_INITIAL_RTR_ADVERTISEMENTS : 0;
+}
+
 void ar_if_update(struct ar_if *ifp, const struct ar_iface_cfg *cfg)
 {
 	bool timing = cfg->min_interval_ms != ifp->cfg.min_interval_ms ||
 		      cfg->max_interval_ms != ifp->cfg.max_interval_ms;
 
+	note_withdrawn(ifp, cfg);
 	ifp->cfg = *cfg;
 	read_lladdr(ifp);
 	bool changed = rebuild(ifp);

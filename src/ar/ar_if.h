@@ -25,6 +25,11 @@ struct ar_if {
 	unsigned initial_left;		/* MAX_INITIAL_RTR_ADVERTISEMENTS to go */
 	uint8_t lladdr[ND_LLADDR_MAX];
 	size_t lladdr_len;
+	/* Prefixes a reload removed, advertised with zero lifetimes in the
+	 * next `withdraw_left` multicast RAs so hosts deprecate them. */
+	struct ar_prefix_cfg withdrawn[ND_MAX_PREFIXES];
+	size_t n_withdrawn;
+	unsigned withdraw_left;
 	uint8_t msg[AR_MSG_MAX];	/* the RA as configured, rebuilt on change */
 	size_t msg_len;
 	uint64_t last_mcast_us;		/* 0: none yet */

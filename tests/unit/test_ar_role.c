@@ -514,8 +514,23 @@ static void test_reload(void **state)
 	assert_true(wait_ras(2, 3000));
 	assert_true(ras[1].t_us - t < 1000000);
 	assert_true(ras[1].ra.managed);
-	assert_int_equal(ras[1].ra.n_prefixes, 1);
+	/* The new prefix, and the dropped one with zero lifetimes. */
+	assert_int_equal(ras[1].ra.n_prefixes, 2);
 	assert_int_equal(ras[1].ra.prefixes[0].prefix[5], 2);
+	assert_int_equal(ras[1].ra.prefixes[0].valid_lifetime, 2592000);
+	assert_int_equal(ras[1].ra.prefixes[1].prefix[5], 1);
+	assert_int_equal(ras[1].ra.prefixes[1].valid_lifetime, 0);
+	assert_int_equal(ras[1].ra.prefixes[1].preferred_lifetime, 0);
+	/* Withdrawn prefixes ride on the initial RAs only. */
+	cfg = reload_cfg("min_interval_ms = 30; max_interval_ms = 70;"
+			 "min_delay_between_ras_ms = 30; managed = true;"
+			 "prefixes = ( { prefix = \"2001:db8:2::/64\"; } );");
+	assert_int_equal(ar_role_ops.reload(inst, cfg), 0);
+	assert_true(wait_ras(10, 5000));
+	for (size_t i = 2; i < 5; i++)
+		assert_int_equal(ras[i].ra.n_prefixes, 2);
+	for (size_t i = 5; i < n_ras; i++)
+		assert_int_equal(ras[i].ra.n_prefixes, 1);
 	stop_role(inst);
 }
 

@@ -425,8 +425,10 @@ static void test_rs_unicast(void **state)
 {
 	(void)state;
 	void *inst = start_role("min_interval_ms = 3000; max_interval_ms = 4000;"
+				"solicited_rate = 1; min_delay_between_ras_ms = 100;"
 				"prefixes = ( { prefix = \"2001:db8:5b:1::/64\"; } );");
 	uint64_t rs_before = counter_value("mipsec_ar_rs_received_total");
+	uint64_t limited = counter_value("mipsec_ar_rs_ratelimited_total");
 	uint64_t sol_before = counter_value("mipsec_ar_ra_solicited_total");
 
 	assert_true(wait_ras(1, 5000));
@@ -442,6 +444,15 @@ static void test_rs_unicast(void **state)
 	assert_int_equal(ras[1].ra.n_prefixes, 1);
 	assert_int_equal(counter_value("mipsec_ar_rs_received_total"), rs_before + 1);
 	assert_int_equal(counter_value("mipsec_ar_ra_solicited_total"), sol_before + 1);
+	/* solicited_rate = 1: the next RS within the second is answered by
+	 * a multicast RA instead. */
+	t_rs = mono_us();
+	send_rs(255, false);
+	assert_true(wait_ras(3, 3000));
+	assert_true(ras[2].t_us - t_rs < 1000000);
+	assert_true(IN6_IS_ADDR_MULTICAST(&ras[2].dst));
+	assert_int_equal(counter_value("mipsec_ar_rs_ratelimited_total"), limited + 1);
+	assert_int_equal(counter_value("mipsec_ar_ra_solicited_total"), sol_before + 2);
 	stop_role(inst);
 }
 

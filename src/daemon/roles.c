@@ -1,6 +1,9 @@
 /* The roles compiled into mipsec. A new role adds its ops here. */
 #include "daemon/role.h"
 
+extern const struct role_ops ar_role_ops;
+
 void roles_register_all(void)
 {
+	role_register(&ar_role_ops);
 }

@@ -73,6 +73,8 @@ void cfg_error(struct cfg_ctx *ctx, const config_setting_t *s, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	if (!s)
+		s = ctx->anchor;
 	cfg_path(s, path, sizeof(path));
 	cfg_record(ctx, s, path, reason);
 }

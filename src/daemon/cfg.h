@@ -17,6 +17,9 @@ struct cfg_ctx {
 	char *errors[CFG_MAX_ERRORS];
 	size_t n_errors;
 	size_t n_dropped;		/* errors beyond CFG_MAX_ERRORS */
+	/* Where cfg_error(ctx, NULL, ...) points: the config sets it to the
+	 * `roles` entry while a role without a block of its own is parsed. */
+	const config_setting_t *anchor;
 };
 
 void cfg_ctx_init(struct cfg_ctx *ctx, const char *file);

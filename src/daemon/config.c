@@ -227,6 +227,19 @@ static void parse_roles(struct cfg_ctx *ctx, const config_setting_t *root,
 	}
 }
 
+static const config_setting_t *role_entry(const config_setting_t *root, const char *name)
+{
+	const config_setting_t *l = config_setting_get_member(root, "roles");
+
+	for (int i = 0; l && i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		if (v && strcmp(v, name) == 0)
+			return e;
+	}
+	return l;
+}
+
 static void parse_role_blocks(struct cfg_ctx *ctx, const config_setting_t *root,
 			      struct node_config *nc)
 {
@@ -255,7 +268,9 @@ static void parse_role_blocks(struct cfg_ctx *ctx, const config_setting_t *root,
 
 		if (block && config_setting_type(block) != CONFIG_TYPE_GROUP)
 			continue;
+		ctx->anchor = block ? NULL : role_entry(root, rc->ops->name);
 		rc->cfg = rc->ops->parse(ctx, block);
+		ctx->anchor = NULL;
 		if (!rc->cfg && ctx->n_errors == before)
 			cfg_error(ctx, block ? block : root, "role '%s' could not be configured",
 				  rc->ops->name);

@@ -582,10 +582,25 @@ def direction2():
     check(rc == 1 and err == "mh_tool: unknown type: mh: unknown MH type 8", f"type 8: {err}")
 
 
+def write_corpus(d):
+    """MH_WRITE_CORPUS=dir: the vectors of both directions as fuzz seeds
+    (tests/fuzz/corpus/mh/ was made this way)."""
+    os.makedirs(d, exist_ok=True)
+    for i, spec in enumerate(SPECS):
+        with open(os.path.join(d, f"ours-{i:02d}-{spec['type']}"), "wb") as f:
+            f.write(encode(spec))
+    for name, mh in scapy_messages():
+        with open(os.path.join(d, f"scapy-{name}"), "wb") as f:
+            f.write(bytes(IPv6(src=SRC, dst=DST) / mh)[40:])
+
+
 def main():
     if not os.access(TOOL, os.X_OK):
         print(f"mh_tool not built at {TOOL}")
         return 1
+    if os.environ.get("MH_WRITE_CORPUS"):
+        write_corpus(os.environ["MH_WRITE_CORPUS"])
+        return 0
     direction1()
     tshark_oracle_can_fail()
     direction2()

@@ -121,7 +121,7 @@ static enum wire_err parse_opts(const uint8_t *buf, struct mh_msg *m, struct wir
 		m->n_unknown += !o.known;
 		m->opts[m->n_opts++] = o;
 	}
-	return r < 0 ? err ? err->code : WIRE_ELEN : WIRE_OK;
+	return r < 0 ? it.code : WIRE_OK;
 }
 
 /* Checks in the order of RFC 6275 §9.2 once the length is known to be
@@ -168,7 +168,7 @@ enum wire_err mh_parse(const uint8_t *buf, size_t len, const uint8_t *src,
 				 "mh.%s: payload proto %u, expected 59 (IPPROTO_NONE)",
 				 mh_type_tag(m->type), m->payload_proto);
 	fixed = 6 + (size_t)body;
-	if (m->type == MH_HAS && fixed <= total)
+	if (m->type == MH_HAS)	/* total >= 8: the count octet is there */
 		fixed += 16 * (size_t)buf[6];
 	if (fixed > total)
 		return wire_fail(err, WIRE_ELEN, 1,

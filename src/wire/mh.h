@@ -163,6 +163,7 @@ struct mh_opt_iter {
 	size_t off, end;
 	unsigned idx;
 	uint8_t mh_type;
+	enum wire_err code;	/* why the walk stopped with -1 */
 };
 void mh_opt_iter_init(struct mh_opt_iter *it, const uint8_t *buf, size_t len);
 int mh_opt_next(struct mh_opt_iter *it, struct mh_opt *o, struct wire_error *err);

@@ -65,6 +65,7 @@ void mh_opt_iter_init(struct mh_opt_iter *it, const uint8_t *buf, size_t len)
 	it->end = len;
 	it->off = off > len ? len : off;
 	it->idx = 0;
+	it->code = WIRE_OK;
 	it->mh_type = len >= 8 ? buf[2] : 0;
 }
 
@@ -117,7 +118,7 @@ static void decode(struct mh_opt *o)
 }
 
 /* Values a length check cannot catch. */
-static int check_values(const struct mh_opt_iter *it, const struct mh_opt *o,
+static int check_values(struct mh_opt_iter *it, const struct mh_opt *o,
 			unsigned n, struct wire_error *err)
 {
 	unsigned plen, max;
@@ -137,7 +138,7 @@ static int check_values(const struct mh_opt_iter *it, const struct mh_opt *o,
 	}
 	if (plen <= max)
 		return 1;
-	wire_fail(err, WIRE_EVALUE, o->off, "mh.%s: option %u (%s) at offset %u: prefix length %u over %u",
+	it->code = wire_fail(err, WIRE_EVALUE, o->off, "mh.%s: option %u (%s) at offset %u: prefix length %u over %u",
 		  mh_type_tag(it->mh_type), n, mh_opt_name(o->type), (unsigned)o->off, plen, max);
 	return -1;
 }
@@ -162,14 +163,14 @@ int mh_opt_next(struct mh_opt_iter *it, struct mh_opt *o, struct wire_error *err
 		return 1;
 	}
 	if (off + 2 > it->end) {
-		wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (type %u) at offset %zu: length octet past header end (%zu)",
+		it->code = wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (type %u) at offset %zu: length octet past header end (%zu)",
 			  tag, n, o->type, off, it->end);
 		return -1;
 	}
 	o->len = it->buf[off + 1];
 	o->data = it->buf + off + 2;
 	if (off + 2 + o->len > it->end) {
-		wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (type %u) at offset %zu: length %u overruns header (%zu)",
+		it->code = wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (type %u) at offset %zu: length %u overruns header (%zu)",
 			  tag, n, o->type, off, o->len, it->end);
 		return -1;
 	}
@@ -180,12 +181,12 @@ int mh_opt_next(struct mh_opt_iter *it, struct mh_opt *o, struct wire_error *err
 		return 1;
 	}
 	if (info->fixed >= 0 && o->len != info->fixed) {
-		wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (%s) at offset %zu: length %u, expected %d",
+		it->code = wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (%s) at offset %zu: length %u, expected %d",
 			  tag, n, info->name, off, o->len, info->fixed);
 		return -1;
 	}
 	if (info->fixed < 0 && o->len < info->min) {
-		wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (%s) at offset %zu: length %u, expected at least %u",
+		it->code = wire_fail(err, WIRE_ELEN, off, "mh.%s: option %u (%s) at offset %zu: length %u, expected at least %u",
 			  tag, n, info->name, off, o->len, info->min);
 		return -1;
 	}

@@ -475,6 +475,12 @@ static void test_values(void **state)
 	       "mh.bu: option 1 (mobile_network_prefix) at offset 12: prefix length 129 over 128");
 	expect(buf, (size_t)raw_bu(buf, sizeof(buf), h, 8), NULL, WIRE_EVALUE,
 	       "mh.bu: option 1 (ipv4_home_address) at offset 12: prefix length 33 over 32");
+	/* The code does not depend on the caller wanting the message. */
+	{
+		struct mh_msg m;
+
+		assert_int_equal(mh_parse(buf, 24, NULL, NULL, &m, NULL), WIRE_EVALUE);
+	}
 }
 
 /* Alignment is a sender rule: a misaligned option is accepted. */

@@ -152,14 +152,11 @@ enum wire_err mh_parse(const uint8_t *buf, size_t len, const uint8_t *src,
 	m->len = (uint16_t)total;
 	m->n_opts = m->n_unknown = 0;
 	m->pad_octets = 0;
-	if (src && dst) {
-		uint16_t want = mh_checksum(buf, total, src, dst);
-
-		/* 0x0000 and 0xffff are the same one's-complement value. */
-		if (m->checksum != want && (m->checksum | want) != 0xffff)
-			return wire_fail(err, WIRE_ECSUM, 4, "mh.%s: checksum 0x%04x, expected 0x%04x",
-					 mh_type_tag(m->type), m->checksum, want);
-	}
+	/* RFC 1071 check: the sum over pseudo-header and header, Checksum
+	 * included, is all ones (so 0x0000 and 0xffff both pass for zero). */
+	if (src && dst && csum_ipv6(src, dst, IPPROTO_MH_NUM, buf, total) != 0)
+		return wire_fail(err, WIRE_ECSUM, 4, "mh.%s: checksum 0x%04x, expected 0x%04x",
+				 mh_type_tag(m->type), m->checksum, mh_checksum(buf, total, src, dst));
 	body = mh_body_len(m->type);
 	if (body < 0)
 		return wire_fail(err, WIRE_ETYPE, 2, "mh: unknown MH type %u", m->type);

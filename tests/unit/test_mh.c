@@ -177,6 +177,9 @@ static void test_bu_vector(void **state)
 	assert_json_roundtrip(buf, sizeof(want));
 }
 
+static void expect(const uint8_t *mh, size_t len, const uint8_t *src, enum wire_err code,
+		   const char *msg);
+
 /* One of each message type, built, parsed, checksum checked, JSON round trip. */
 static void test_every_message(void **state)
 {
@@ -210,6 +213,16 @@ static void test_every_message(void **state)
 		assert_int_equal(m.type, cases[i].type);
 		assert_int_equal(m.n_opts, 0);
 		assert_json_roundtrip(buf, (size_t)n);
+		for (int t = 0; t < n; t++) {
+			char msg[96];
+
+			if (t < 8)
+				snprintf(msg, sizeof(msg), "mh: %d octets, a Mobility Header has at least 8", t);
+			else
+				snprintf(msg, sizeof(msg), "mh: header_len %d means %d octets, only %d present",
+					 n / 8 - 1, n, t);
+			expect(buf, (size_t)t, SRC, WIRE_ETRUNC, msg);
+		}
 		switch (m.type) {
 		case MH_HOTI:
 		case MH_COTI:
@@ -341,6 +354,32 @@ static void test_bad_checksum(void **state)
 		assert_int_equal(mh_parse(buf, (size_t)n, SRC, SRC, &m, &err), WIRE_ECSUM);
 		assert_int_equal(mh_parse(buf, (size_t)n, NULL, NULL, &m, &err), WIRE_OK);
 	}
+}
+
+/* 0x0000 and 0xffff are both one's-complement zero: a sender that stores
+ * either is accepted (RFC 1071 verification). */
+static void test_checksum_zero(void **state)
+{
+	uint8_t buf[8] = { 59, 0, MH_BRR, 0 };
+	struct mh_msg m;
+	struct wire_error err = { 0 };
+	unsigned r;
+
+	(void)state;
+	for (r = 0; r < 0x10000; r++) {
+		put_be16(buf + 6, (uint16_t)r);
+		if (mh_checksum(buf, 8, SRC, DST) == 0)
+			break;
+	}
+	assert_true(r < 0x10000);
+	put_be16(buf + 4, 0x0000);
+	assert_int_equal(mh_parse(buf, 8, SRC, DST, &m, &err), WIRE_OK);
+	put_be16(buf + 4, 0xffff);
+	assert_int_equal(mh_parse(buf, 8, SRC, DST, &m, &err), WIRE_OK);
+	assert_int_equal(m.u.brr.reserved, r);
+	put_be16(buf + 4, 0x0001);
+	assert_int_equal(mh_parse(buf, 8, SRC, DST, &m, &err), WIRE_ECSUM);
+	assert_string_equal(err.msg, "mh.brr: checksum 0x0001, expected 0x0000");
 }
 
 static void test_unknown_type(void **state)
@@ -678,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_header_len),
 		cmocka_unit_test(test_payload_proto),
 		cmocka_unit_test(test_bad_checksum),
+		cmocka_unit_test(test_checksum_zero),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_min_lengths),
 		cmocka_unit_test(test_fixed_option_lengths),

@@ -301,7 +301,7 @@ static void test_block_errors(void **state)
 	assert_null(nc);
 	assert_int_equal(ctx.n_errors, 1);
 	snprintf(want, sizeof(want),
-		 "%s:0: setting '(root)': role 'ar' needs an 'ar' block with its interfaces", path);
+		 "%s:2: setting 'roles[0]': role 'ar' needs an 'ar' block with its interfaces", path);
 	assert_string_equal(ctx.errors[0], want);
 	cfg_ctx_clear(&ctx);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "core/log.h"
@@ -12,9 +13,9 @@
 #include "core/table.h"
 #include "net/loop.h"
 
-#define CHUNK_SHIFT 12u
-#define CHUNK_SIZE (1u << CHUNK_SHIFT)
-#define CHUNK_MASK (CHUNK_SIZE - 1u)
+#define CHUNK_SHIFT_MAX 15u	/* 32768 entries, 2.5 MiB: mostly one huge page */
+#define CHUNK_SHIFT_MIN 6u
+#define HUGE_SZ ((size_t)2 << 20)
 #define INDEX_MIN_SLOTS 64u
 #define NO_ENTRY UINT32_MAX
 
@@ -26,20 +27,28 @@ struct slot {
 	uint32_t idx;
 };
 
+/* Expiry heap node: key <= the entry's expiry_ms (see the heap section). */
+struct hnode {
+	uint64_t key;
+	uint32_t idx;
+	uint32_t pad;
+};
+
 struct bcache {
 	uint8_t key[16];		/* SipHash key */
 	uint32_t max_entries;
 	uint32_t count;
 
-	struct bce **chunks;		/* pool: chunk i holds entries i*4096 .. */
+	struct bce **chunks;		/* pool: chunk i holds entries i << chunk_shift .. */
 	uint32_t nchunks;
+	uint32_t chunk_shift;		/* small caches get small chunks */
 	uint32_t hw;			/* pool slots ever handed out */
 	uint32_t free_head;		/* free list through bce.heap_pos */
 
 	struct slot *index;
 	uint32_t mask;			/* index slots - 1 */
 
-	uint32_t *heap;			/* pool indices ordered by expiry */
+	struct hnode *heap;		/* expiry min-heap, 4-ary */
 	uint32_t heap_cap;
 
 	bcache_observer obs;
@@ -106,11 +115,58 @@ static inline uint32_t hash_tag(const struct bcache *bc, const struct in6_addr *
 	return (uint32_t)bcache_siphash24(bc->key, hoa, sizeof(*hoa));
 }
 
+/* ---- memory ----
+ *
+ * Lookups at a million bindings are random accesses over ~100 MiB; with 4 KiB
+ * pages nearly each one also misses the TLB. Large arrays are therefore
+ * mapped 2 MiB-aligned and offered to transparent huge pages. */
+
+static size_t page_round(size_t len)
+{
+	return (len + 4095u) & ~(size_t)4095u;
+}
+
+static void *big_alloc(size_t len)	/* zeroed */
+{
+	if (len < HUGE_SZ)
+		return calloc(1, len);
+	len = page_round(len);
+	size_t map = len + HUGE_SZ;
+	uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	uintptr_t a = ((uintptr_t)p + HUGE_SZ - 1u) & ~(uintptr_t)(HUGE_SZ - 1u);
+	size_t head = a - (uintptr_t)p, tail = map - head - len;
+
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap((uint8_t *)a + len, tail);
+	madvise((void *)a, len, MADV_HUGEPAGE);	/* a hint: failure is fine */
+	return (void *)a;
+}
+
+static void big_free(void *p, size_t len)
+{
+	if (!p)
+		return;
+	if (len < HUGE_SZ)
+		free(p);
+	else
+		munmap(p, page_round(len));
+}
+
+static size_t chunk_bytes(const struct bcache *bc)
+{
+	return ((size_t)1 << bc->chunk_shift) * sizeof(struct bce);
+}
+
 /* ---- pool ---- */
 
 static inline struct bce *pool_at(const struct bcache *bc, uint32_t i)
 {
-	return &bc->chunks[i >> CHUNK_SHIFT][i & CHUNK_MASK];
+	return &bc->chunks[i >> bc->chunk_shift][i & ((1u << bc->chunk_shift) - 1u)];
 }
 
 static uint32_t pool_alloc(struct bcache *bc)
@@ -122,13 +178,13 @@ static uint32_t pool_alloc(struct bcache *bc)
 		bc->free_head = pool_at(bc, i)->heap_pos;
 		return i;
 	}
-	if ((bc->hw >> CHUNK_SHIFT) == bc->nchunks) {
+	if ((bc->hw >> bc->chunk_shift) == bc->nchunks) {
 		struct bce **nc = realloc(bc->chunks, (bc->nchunks + 1u) * sizeof(*nc));
 
 		if (!nc)
 			return NO_ENTRY;
 		bc->chunks = nc;
-		nc[bc->nchunks] = calloc(CHUNK_SIZE, sizeof(struct bce));
+		nc[bc->nchunks] = big_alloc(chunk_bytes(bc));
 		if (!nc[bc->nchunks])
 			return NO_ENTRY;
 		bc->nchunks++;
@@ -149,7 +205,12 @@ static void pool_free(struct bcache *bc, uint32_t i)
 
 static struct slot *index_alloc(uint32_t nslots)
 {
-	return calloc(nslots, sizeof(struct slot));
+	return big_alloc((size_t)nslots * sizeof(struct slot));
+}
+
+static void index_free(struct slot *index, uint32_t nslots)
+{
+	big_free(index, (size_t)nslots * sizeof(struct slot));
 }
 
 static void index_place(struct slot *index, uint32_t mask, struct slot s)
@@ -171,7 +232,7 @@ static int index_grow(struct bcache *bc)
 	for (uint32_t i = 0; i < oldn; i++)
 		if (bc->index[i].idx)
 			index_place(ni, newn - 1u, bc->index[i]);
-	free(bc->index);
+	index_free(bc->index, oldn);
 	bc->index = ni;
 	bc->mask = newn - 1u;
 	return 0;
@@ -214,62 +275,95 @@ static void index_erase(struct bcache *bc, uint32_t hole)
 	bc->index[hole] = (struct slot){ 0, 0 };
 }
 
-/* ---- expiry heap ---- */
+/* ---- expiry heap ----
+ *
+ * A 4-ary min-heap whose nodes carry their own key, so sifting compares
+ * within the heap array (four children share one cache line) and touches a
+ * pool entry only to update its back-pointer.
+ *
+ * The key is a lower bound of the entry's real expiry, not always equal to
+ * it: a refresh that pushes the expiry later -- what nearly every BU does --
+ * only writes e->expiry_ms, O(1). When such a stale node reaches the top,
+ * bcache_expire()/bcache_next_expiry() re-key it and sift it down, once per
+ * lifetime, off the BU path. A shorter expiry sifts up at once so the key
+ * never overshoots. */
 
-static inline uint64_t heap_key(const struct bcache *bc, uint32_t hpos)
+static inline void heap_set(struct bcache *bc, uint32_t hpos, struct hnode n)
 {
-	return pool_at(bc, bc->heap[hpos])->expiry_ms;
-}
-
-static inline void heap_set(struct bcache *bc, uint32_t hpos, uint32_t idx)
-{
-	bc->heap[hpos] = idx;
-	pool_at(bc, idx)->heap_pos = hpos;
+	bc->heap[hpos] = n;
+	pool_at(bc, n.idx)->heap_pos = hpos;
 }
 
 static void heap_up(struct bcache *bc, uint32_t hpos)
 {
-	uint32_t idx = bc->heap[hpos];
-	uint64_t k = pool_at(bc, idx)->expiry_ms;
+	struct hnode n = bc->heap[hpos];
 
 	while (hpos > 0) {
-		uint32_t parent = (hpos - 1u) / 2u;
+		uint32_t parent = (hpos - 1u) / 4u;
 
-		if (heap_key(bc, parent) <= k)
+		if (bc->heap[parent].key <= n.key)
 			break;
 		heap_set(bc, hpos, bc->heap[parent]);
 		hpos = parent;
 	}
-	heap_set(bc, hpos, idx);
+	heap_set(bc, hpos, n);
 }
 
 static void heap_down(struct bcache *bc, uint32_t hpos)
 {
-	uint32_t n = bc->count, idx = bc->heap[hpos];
-	uint64_t k = pool_at(bc, idx)->expiry_ms;
+	uint32_t n = bc->count;
+	struct hnode x = bc->heap[hpos];
 
 	for (;;) {
-		uint32_t c = 2u * hpos + 1u;
+		uint32_t c = 4u * hpos + 1u, best = c;
 
 		if (c >= n)
 			break;
-		if (c + 1u < n && heap_key(bc, c + 1u) < heap_key(bc, c))
-			c++;
-		if (heap_key(bc, c) >= k)
+		for (uint32_t k = c + 1u; k < c + 4u && k < n; k++)
+			if (bc->heap[k].key < bc->heap[best].key)
+				best = k;
+		if (bc->heap[best].key >= x.key)
 			break;
-		heap_set(bc, hpos, bc->heap[c]);
-		hpos = c;
+		heap_set(bc, hpos, bc->heap[best]);
+		hpos = best;
 	}
-	heap_set(bc, hpos, idx);
+	heap_set(bc, hpos, x);
 }
 
-/* Restores heap order after an entry's expiry changed. */
+/* Restores heap order after the key at hpos changed either way. */
 static void heap_fix(struct bcache *bc, uint32_t hpos)
 {
-	if (hpos > 0 && heap_key(bc, (hpos - 1u) / 2u) > heap_key(bc, hpos))
+	if (hpos > 0 && bc->heap[(hpos - 1u) / 4u].key > bc->heap[hpos].key)
 		heap_up(bc, hpos);
 	else
 		heap_down(bc, hpos);
+}
+
+/* The entry's expiry changed from `old`: keep the key a lower bound of it.
+ * The key is <= old, so a later expiry needs no look at the heap at all. */
+static void heap_expiry_changed(struct bcache *bc, const struct bce *e, uint64_t old)
+{
+	if (e->expiry_ms >= old)
+		return;
+	struct hnode *n = &bc->heap[e->heap_pos];
+
+	if (e->expiry_ms < n->key) {
+		n->key = e->expiry_ms;
+		heap_up(bc, e->heap_pos);
+	}
+}
+
+/* Re-keys stale nodes at the top until the top key is a real expiry. */
+static void heap_settle_top(struct bcache *bc)
+{
+	while (bc->count) {
+		uint64_t real = pool_at(bc, bc->heap[0].idx)->expiry_ms;
+
+		if (bc->heap[0].key >= real)
+			return;
+		bc->heap[0].key = real;
+		heap_down(bc, 0);
+	}
 }
 
 /* Removes heap position hpos; bc->count still includes the entry. */
@@ -293,10 +387,13 @@ static int heap_reserve(struct bcache *bc, uint32_t n)
 
 	while (cap < n)
 		cap *= 2u;
-	uint32_t *nh = realloc(bc->heap, (size_t)cap * sizeof(*nh));
+	struct hnode *nh = big_alloc((size_t)cap * sizeof(*nh));
 
 	if (!nh)
 		return -1;
+	if (bc->count)
+		memcpy(nh, bc->heap, (size_t)bc->count * sizeof(*nh));
+	big_free(bc->heap, (size_t)bc->heap_cap * sizeof(*nh));
 	bc->heap = nh;
 	bc->heap_cap = cap;
 	return 0;
@@ -341,6 +438,9 @@ struct bcache *bcache_create(const struct bcache_cfg *cfg)
 	snprintf(bc->tbl_name, sizeof(bc->tbl_name), "%s",
 		 cfg && cfg->name ? cfg->name : "bindings");
 	bc->free_head = NO_ENTRY;
+	bc->chunk_shift = CHUNK_SHIFT_MIN;
+	while (bc->chunk_shift < CHUNK_SHIFT_MAX && (1u << bc->chunk_shift) < bc->max_entries)
+		bc->chunk_shift++;
 	bc->index = index_alloc(INDEX_MIN_SLOTS);
 	if (!bc->index) {
 		free(bc);
@@ -363,10 +463,10 @@ void bcache_destroy(struct bcache *bc)
 	counter_unregister(&bc->c_expire);
 	counter_unregister(&bc->c_full);
 	for (uint32_t c = 0; c < bc->nchunks; c++)
-		free(bc->chunks[c]);
+		big_free(bc->chunks[c], chunk_bytes(bc));
 	free(bc->chunks);
-	free(bc->index);
-	free(bc->heap);
+	index_free(bc->index, bc->mask + 1u);
+	big_free(bc->heap, (size_t)bc->heap_cap * sizeof(struct hnode));
 	free(bc);
 }
 
@@ -421,8 +521,10 @@ int bcache_update_entry(struct bcache *bc, struct bce *e, const struct bce_updat
 {
 	if (!update_valid(u) || memcmp(&e->hoa, &u->hoa, sizeof(e->hoa)) != 0 || !e->in_use)
 		return BCACHE_ERR_INVAL;
+	uint64_t old = e->expiry_ms;
+
 	apply_update(e, u, now_ms);
-	heap_fix(bc, e->heap_pos);
+	heap_expiry_changed(bc, e, old);
 	counter_inc(&bc->c_update);
 	notify(bc, BCACHE_EV_UPDATE, e);
 	return BCACHE_UPDATED;
@@ -450,7 +552,7 @@ static int insert_new(struct bcache *bc, const struct in6_addr *hoa, uint32_t ta
 	e->hoa = *hoa;
 	e->in_use = 1;
 	index_place(bc->index, bc->mask, (struct slot){ tag, idx + 1u });
-	bc->heap[bc->count] = idx;
+	bc->heap[bc->count] = (struct hnode){ e->expiry_ms, idx, 0 };
 	e->heap_pos = bc->count;
 	bc->count++;
 	heap_up(bc, e->heap_pos);
@@ -501,10 +603,12 @@ int bcache_restore(struct bcache *bc, const struct bce *src)
 		e = bcache_lookup(bc, &src->hoa);
 		struct bce keep = *src;
 
+		uint64_t old = e->expiry_ms;
+
 		keep.heap_pos = e->heap_pos;
 		keep.in_use = 1;
 		*e = keep;
-		heap_fix(bc, e->heap_pos);
+		heap_expiry_changed(bc, e, old);
 		return BCACHE_UPDATED;
 	}
 	return insert_new(bc, &src->hoa, tag, src, NULL);
@@ -555,17 +659,21 @@ struct bce *bcache_next(const struct bcache *bc, uint32_t *cursor)
 size_t bcache_count(const struct bcache *bc) { return bc->count; }
 uint32_t bcache_max_entries(const struct bcache *bc) { return bc->max_entries; }
 
-uint64_t bcache_next_expiry(const struct bcache *bc)
+uint64_t bcache_next_expiry(struct bcache *bc)
 {
-	return bc->count ? heap_key(bc, 0) : UINT64_MAX;
+	heap_settle_top(bc);
+	return bc->count ? bc->heap[0].key : UINT64_MAX;
 }
 
 size_t bcache_expire(struct bcache *bc, uint64_t now_ms, bcache_expire_cb cb, void *arg)
 {
 	size_t n = 0;
 
-	while (bc->count && heap_key(bc, 0) <= now_ms) {
-		uint32_t idx = bc->heap[0];
+	for (;;) {
+		heap_settle_top(bc);
+		if (!bc->count || bc->heap[0].key > now_ms)
+			break;
+		uint32_t idx = bc->heap[0].idx;
 		struct bce *e = pool_at(bc, idx);
 		uint32_t pos = index_find(bc, &e->hoa, hash_tag(bc, &e->hoa));
 
@@ -677,6 +785,6 @@ size_t bcache_index_slots(const struct bcache *bc) { return (size_t)bc->mask + 1
 
 size_t bcache_memory(const struct bcache *bc)
 {
-	return sizeof(*bc) + (size_t)bc->nchunks * (CHUNK_SIZE * sizeof(struct bce) + sizeof(void *)) +
-	       ((size_t)bc->mask + 1u) * sizeof(struct slot) + (size_t)bc->heap_cap * sizeof(uint32_t);
+	return sizeof(*bc) + (size_t)bc->nchunks * (chunk_bytes(bc) + sizeof(void *)) +
+	       ((size_t)bc->mask + 1u) * sizeof(struct slot) + (size_t)bc->heap_cap * sizeof(struct hnode);
 }

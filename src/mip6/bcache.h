@@ -3,7 +3,7 @@
  * 313, plus what an HA needs to process the next Binding Update.
  *
  * Layout, sized for a million bindings in well under 512 MiB:
- *  - entries live in a pool of fixed-size chunks (4096 entries each), so an
+ *  - entries live in a pool of fixed-size chunks (up to 32768 entries), so an
  *    entry never moves: a `struct bce *` stays valid until that entry is
  *    deleted or expires, whatever else is inserted;
  *  - the index is an open-addressing table of 8-byte slots (32-bit hash tag,
@@ -11,11 +11,14 @@
  *    tombstones), kept at most half full; the hash is SipHash-2-4 under a
  *    random key from getrandom(), so a sender choosing home addresses cannot
  *    pile them into one probe run;
- *  - expiries are a binary min-heap of pool indices with a back-pointer in
- *    each entry. A heap rather than a timing wheel: lifetimes range from
- *    seconds to 65535 * 4 s, the daemon wants one loop timer armed at the
- *    exact next expiry (bcache_next_expiry() is O(1)), and the O(log n) cost
- *    of an update (about 20 sift steps at 1M) is small next to the SipHash.
+ *  - expiries are a 4-ary min-heap of (key, pool index) with a back-pointer
+ *    in each entry. A heap rather than a timing wheel: lifetimes range from
+ *    seconds to 65535 * 4 s (a wheel would need several levels or a coarse
+ *    tick), and the daemon wants one loop timer armed at the exact next
+ *    expiry. The heap is lazy about refreshes: a BU that extends a binding
+ *    (the common case) is O(1); the stale node is re-sorted when it reaches
+ *    the top, so each binding pays one O(log n) sift per lifetime, in the
+ *    expiry timer rather than on the BU path.
  *
  * Lookup is O(1) and never allocates. Not thread-safe: the HA role owns one
  * instance and uses it from its event loop. */
@@ -131,8 +134,9 @@ uint32_t bcache_max_entries(const struct bcache *bc);
  * (may be NULL) on each before it goes. Returns how many were removed. */
 typedef void (*bcache_expire_cb)(const struct bce *e, void *arg);
 size_t bcache_expire(struct bcache *bc, uint64_t now_ms, bcache_expire_cb cb, void *arg);
-/* Earliest expiry (monotonic ms), UINT64_MAX when empty. */
-uint64_t bcache_next_expiry(const struct bcache *bc);
+/* Earliest expiry (monotonic ms), UINT64_MAX when empty. Not const: it may
+ * re-sort refreshed entries the heap still held at their old time. */
+uint64_t bcache_next_expiry(struct bcache *bc);
 
 void bcache_set_observer(struct bcache *bc, bcache_observer fn, void *arg);
 

@@ -30,6 +30,7 @@ struct rec {
 	struct bce e;
 	int64_t expiry_wall;
 	int64_t registered_wall;
+	uint32_t arrival;	/* queue order, to keep the last change per key */
 	uint8_t op;
 };
 
@@ -54,8 +55,7 @@ static const char schema_sql[] =
 	" flags INTEGER NOT NULL,"			/* BCE_F_* */
 	" peer INTEGER NOT NULL,"
 	" ext INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE INDEX binding_expiry ON binding(expiry_wall);";
+	") WITHOUT ROWID;";
 
 const char *bcache_store_strerror(int err)
 {
@@ -187,8 +187,11 @@ static int prepare_all(struct bcache_store *s)
 {
 	int err;
 
-	if ((err = prepare(s, "INSERT OR REPLACE INTO binding VALUES"
-			   "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &s->upsert)) ||
+	if ((err = prepare(s, "INSERT INTO binding VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+			   " ON CONFLICT(home_address) DO UPDATE SET coa_family=?2,"
+			   " care_of_address=?3, coa_port=?4, lifetime=?5, expiry_wall=?6,"
+			   " registered_wall=?7, sequence=?8, flags=?9, peer=?10, ext=?11",
+			   &s->upsert)) ||
 	    (err = prepare(s, "DELETE FROM binding WHERE home_address=?1", &s->del)) ||
 	    (err = prepare(s, "SELECT home_address, coa_family, care_of_address, coa_port,"
 			   " lifetime, expiry_wall, registered_wall, sequence, flags, peer, ext"
@@ -210,7 +213,10 @@ static int setup(struct bcache_store *s)
 		return err;
 	if ((err = check_identity(s)))
 		return err;
-	if ((err = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+	/* 16 MiB page cache: a flush of a flood's worth of random keys stays in
+	 * memory instead of re-reading B-tree pages. */
+	if ((err = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			" PRAGMA cache_size=-16384;",
 			BCS_ERR_IO, "setting WAL mode")))
 		return err;
 	return prepare_all(s);
@@ -306,7 +312,8 @@ void bcache_store_note(struct bcache_store *s, enum bcache_event ev, const struc
 		s->q = nq;
 		s->qcap = ncap;
 	}
-	r = &s->q[s->qlen++];
+	r = &s->q[s->qlen];
+	r->arrival = (uint32_t)s->qlen++;
 	r->e = *e;
 	r->op = (ev == BCACHE_EV_INSERT || ev == BCACHE_EV_UPDATE) ? REC_UPSERT : REC_DELETE;
 	if (r->op == REC_UPSERT) {
@@ -355,12 +362,41 @@ static int write_rec(struct bcache_store *s, const struct rec *r)
 	return rc == SQLITE_DONE ? BCS_OK : fail_db(s, rc, BCS_ERR_IO, "writing a binding");
 }
 
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	int c = memcmp(&x->e.hoa, &y->e.hoa, sizeof(x->e.hoa));
+
+	if (c)
+		return c;
+	return x->arrival < y->arrival ? -1 : x->arrival > y->arrival;
+}
+
+/* Sorts the queue by home address (B-tree locality: neighbouring keys share
+ * pages) and keeps only the last change of each binding. */
+static void coalesce(struct bcache_store *s)
+{
+	size_t out = 0;
+
+	qsort(s->q, s->qlen, sizeof(*s->q), rec_cmp);
+	for (size_t i = 0; i < s->qlen; i++) {
+		if (i + 1 < s->qlen && memcmp(&s->q[i].e.hoa, &s->q[i + 1].e.hoa,
+					      sizeof(s->q[i].e.hoa)) == 0)
+			continue;
+		s->q[out++] = s->q[i];
+	}
+	for (size_t i = 0; i < out; i++)
+		s->q[i].arrival = (uint32_t)i;
+	s->qlen = out;
+}
+
 int bcache_store_flush(struct bcache_store *s)
 {
 	int err;
 
 	if (!s->qlen)
 		return BCS_OK;
+	coalesce(s);
 	if ((err = exec(s, "BEGIN IMMEDIATE", BCS_ERR_IO, "starting the flush")))
 		return err;
 	for (size_t i = 0; i < s->qlen; i++) {

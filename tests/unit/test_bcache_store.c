@@ -149,6 +149,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(bcache_store_flush(s), BCS_OK);
 	assert_int_equal(bcache_store_pending(s), 0);
 	assert_int_equal(rows_on_disk(), 2);
+	/* WAL mode: the commit went to the write-ahead log. */
+	char wal[160];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(access(wal, F_OK), 0);
 	bcache_store_close(s);
 
 	s = open_ok();
@@ -447,6 +452,39 @@ static void test_malformed_rows(void **state)
 	unlink(path);
 }
 
+/* A flush that cannot get the write lock fails with a precise error and
+ * keeps its queue; the next flush writes everything. */
+static void test_flush_failure_keeps_queue(void **state)
+{
+	struct bcache *bc = new_cache();
+	struct bcache_store *s = open_ok();
+	uint64_t now = mono_ms();
+	sqlite3 *other;
+
+	(void)state;
+	bcache_store_attach(s, bc);
+	for (uint32_t i = 0; i < 50; i++) {
+		struct bce_update u = upd(i, 3600);
+
+		bcache_update(bc, &u, now, NULL);
+	}
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	int rc = bcache_store_flush(s);	/* waits out the busy timeout */
+
+	print_message("locked: %s\n", bcache_store_errmsg(s));
+	assert_int_equal(rc, BCS_ERR_IO);
+	assert_non_null(strstr(bcache_store_errmsg(s), "locked"));
+	assert_int_equal(bcache_store_pending(s), 50);
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(bcache_store_flush(s), BCS_OK);
+	assert_int_equal(bcache_store_pending(s), 0);
+	assert_int_equal(rows_on_disk(), 50);
+	bcache_store_close(s);
+	bcache_destroy(bc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_failure_keeps_queue, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

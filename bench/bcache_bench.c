@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 	printf("bindings                           %10zu\n", bcache_count(bc));
 	printf("structure bytes (bcache_memory)    %10zu  (%.1f B/binding)\n", bcache_memory(bc),
 	       (double)bcache_memory(bc) / (double)n);
-	printf("heap delta (mallinfo2)             %10zu  (%.1f B/binding)\n", heap1 - heap0,
+	printf("malloc delta (mallinfo2, small)     %10zu  (%.1f B/binding)\n", heap1 - heap0,
 	       (double)(heap1 - heap0) / (double)n);
 	printf("RSS delta (/proc/self/statm)       %10zu  (%.1f B/binding)\n", rss1 - rss0,
 	       (double)(rss1 - rss0) / (double)n);

@@ -356,6 +356,16 @@ static void test_bad_files(void **state)
 	print_message("damaged schema: %s\n", err);
 	unlink(path);
 
+	/* A store cut short (disk trouble, a bad copy): an error, not a crash. */
+	s = open_ok();
+	bcache_store_close(s);
+	assert_int_equal(truncate(path, 100), 0);
+	int rc = open_err(err, sizeof(err));
+
+	print_message("truncated: %s\n", err);
+	assert_int_equal(rc, BCS_ERR_CORRUPT);
+	unlink(path);
+
 	/* Unopenable path. */
 	char saved[128];
 

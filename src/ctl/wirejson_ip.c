@@ -189,8 +189,8 @@ static json_t *icmp6_opts_json(const uint8_t *buf, size_t len, struct wire_error
 static const char *word_name(uint8_t type)
 {
 	switch (type) {
-	case ICMP6_PACKET_TOO_BIG: return "mtu";
-	case ICMP6_PARAM_PROB: return "pointer";
+	case ICMPV6_PACKET_TOO_BIG: return "mtu";
+	case ICMPV6_PARAM_PROB: return "pointer";
 	default: return "unused";
 	}
 }
@@ -208,27 +208,27 @@ static json_t *icmp6_json(const uint8_t *buf, size_t len, const uint8_t *src,
 	set_int(o, "code", m.code);
 	set_int(o, "checksum", m.checksum);
 	switch (m.type) {
-	case ICMP6_DST_UNREACH:
-	case ICMP6_PACKET_TOO_BIG:
-	case ICMP6_TIME_EXCEEDED:
-	case ICMP6_PARAM_PROB:
+	case ICMPV6_DST_UNREACH:
+	case ICMPV6_PACKET_TOO_BIG:
+	case ICMPV6_TIME_EXCEEDED:
+	case ICMPV6_PARAM_PROB:
 		set_int(o, word_name(m.type), m.word);
 		set(o, "invoking_packet", hex_json(m.body, m.body_len));
 		break;
-	case ICMP6_ECHO_REQUEST:
-	case ICMP6_ECHO_REPLY:
+	case ICMPV6_ECHO_REQUEST:
+	case ICMPV6_ECHO_REPLY:
 		set_int(o, "identifier", m.identifier);
 		set_int(o, "sequence_number", m.sequence);
 		set(o, "data", hex_json(m.body, m.body_len));
 		break;
-	case ICMP6_HAAD_REQUEST:
-	case ICMP6_HAAD_REPLY:
-	case ICMP6_MPS:
+	case ICMPV6_HAAD_REQUEST:
+	case ICMPV6_HAAD_REPLY:
+	case ICMPV6_MPS:
 		set_int(o, "identifier", m.identifier);
-		if (m.type != ICMP6_MPS)
+		if (m.type != ICMPV6_MPS)
 			set(o, "r", json_boolean(m.r));
 		set_int(o, "reserved", m.reserved);
-		if (m.type == ICMP6_HAAD_REPLY) {
+		if (m.type == ICMPV6_HAAD_REPLY) {
 			l = json_array();
 			for (size_t i = 0; i < m.n_addrs; i++)
 				json_array_append_new(l, addr_json(AF_INET6, m.body + 16 * i));
@@ -237,7 +237,7 @@ static json_t *icmp6_json(const uint8_t *buf, size_t len, const uint8_t *src,
 			set(o, "data", hex_json(m.body, m.body_len));
 		}
 		break;
-	case ICMP6_MPA:
+	case ICMPV6_MPA:
 		set_int(o, "identifier", m.identifier);
 		set(o, "m", json_boolean(m.m));
 		set(o, "o", json_boolean(m.o));
@@ -815,26 +815,26 @@ static int enc_icmp6_body(const json_t *o, struct icmp6_msg *m, uint8_t *body, s
 	size_t i;
 
 	switch (m->type) {
-	case ICMP6_DST_UNREACH:
-	case ICMP6_PACKET_TOO_BIG:
-	case ICMP6_TIME_EXCEEDED:
-	case ICMP6_PARAM_PROB:
+	case ICMPV6_DST_UNREACH:
+	case ICMPV6_PACKET_TOO_BIG:
+	case ICMPV6_TIME_EXCEEDED:
+	case ICMPV6_PARAM_PROB:
 		if (!num(o, "icmpv6", word_name(m->type), 0xffffffffu, &v, err))
 			return -1;
 		m->word = (uint32_t)v;
 		return hexbytes(o, "icmpv6", "invoking_packet", body, size, err);
-	case ICMP6_ECHO_REQUEST:
-	case ICMP6_ECHO_REPLY:
+	case ICMPV6_ECHO_REQUEST:
+	case ICMPV6_ECHO_REPLY:
 		if (!num(o, "icmpv6", "identifier", 0xffff, &id, err) ||
 		    !num(o, "icmpv6", "sequence_number", 0xffff, &seq, err))
 			return -1;
 		m->identifier = (uint16_t)id;
 		m->sequence = (uint16_t)seq;
 		return hexbytes(o, "icmpv6", "data", body, size, err);
-	case ICMP6_HAAD_REQUEST:
-	case ICMP6_HAAD_REPLY:
-	case ICMP6_MPS:
-	case ICMP6_MPA:
+	case ICMPV6_HAAD_REQUEST:
+	case ICMPV6_HAAD_REPLY:
+	case ICMPV6_MPS:
+	case ICMPV6_MPA:
 		if (!num(o, "icmpv6", "identifier", 0xffff, &id, err) ||
 		    !num(o, "icmpv6", "r", 1, &r, err) || !num(o, "icmpv6", "m", 1, &mf, err) ||
 		    !num(o, "icmpv6", "o", 1, &of, err) ||
@@ -845,9 +845,9 @@ static int enc_icmp6_body(const json_t *o, struct icmp6_msg *m, uint8_t *body, s
 		m->m = mf;
 		m->o = of;
 		m->reserved = (uint16_t)res;
-		if (m->type == ICMP6_MPA)
+		if (m->type == ICMPV6_MPA)
 			return enc_icmp6_opts(json_object_get(o, "options"), body, size, err);
-		if (m->type != ICMP6_HAAD_REPLY)
+		if (m->type != ICMPV6_HAAD_REPLY)
 			return hexbytes(o, "icmpv6", "data", body, size, err);
 		l = json_object_get(o, "home_agent_addresses");
 		json_array_foreach(l, i, j) {
@@ -882,9 +882,9 @@ static int enc_icmp6(const json_t *o, uint8_t *buf, size_t size, const uint8_t *
 	m.code = (uint8_t)code;
 	m.checksum = (uint16_t)csum;
 	switch (m.type) {
-	case ICMP6_DST_UNREACH: case ICMP6_PACKET_TOO_BIG: case ICMP6_TIME_EXCEEDED:
-	case ICMP6_PARAM_PROB: case ICMP6_ECHO_REQUEST: case ICMP6_ECHO_REPLY:
-	case ICMP6_HAAD_REQUEST: case ICMP6_HAAD_REPLY: case ICMP6_MPS: case ICMP6_MPA:
+	case ICMPV6_DST_UNREACH: case ICMPV6_PACKET_TOO_BIG: case ICMPV6_TIME_EXCEEDED:
+	case ICMPV6_PARAM_PROB: case ICMPV6_ECHO_REQUEST: case ICMPV6_ECHO_REPLY:
+	case ICMPV6_HAAD_REQUEST: case ICMPV6_HAAD_REPLY: case ICMPV6_MPS: case ICMPV6_MPA:
 		n = enc_icmp6_body(o, &m, buf + 8, size - 8, err);
 		break;
 	default:

@@ -30,17 +30,17 @@ static enum wire_err parse_body(const uint8_t *buf, size_t len, struct icmp6_msg
 				struct wire_error *err)
 {
 	switch (m->type) {
-	case ICMP6_ECHO_REQUEST:
-	case ICMP6_ECHO_REPLY:
+	case ICMPV6_ECHO_REQUEST:
+	case ICMPV6_ECHO_REPLY:
 		m->identifier = get_be16(buf + 4);
 		m->sequence = get_be16(buf + 6);
 		return WIRE_OK;
-	case ICMP6_HAAD_REQUEST:
-	case ICMP6_HAAD_REPLY:
+	case ICMPV6_HAAD_REQUEST:
+	case ICMPV6_HAAD_REPLY:
 		m->identifier = get_be16(buf + 4);
 		m->r = buf[6] >> 7;
 		m->reserved = get_be16(buf + 6) & 0x7fff;
-		if (m->type == ICMP6_HAAD_REPLY) {
+		if (m->type == ICMPV6_HAAD_REPLY) {
 			if (m->body_len % 16)
 				return wire_fail(err, WIRE_ELEN, len,
 						 "icmpv6.haad_reply: %zu address bytes not a multiple of 16",
@@ -48,16 +48,16 @@ static enum wire_err parse_body(const uint8_t *buf, size_t len, struct icmp6_msg
 			m->n_addrs = m->body_len / 16;
 		}
 		return WIRE_OK;
-	case ICMP6_MPS:
+	case ICMPV6_MPS:
 		m->identifier = get_be16(buf + 4);
 		m->reserved = get_be16(buf + 6);
 		return WIRE_OK;
-	case ICMP6_MPA:
+	case ICMPV6_MPA:
 		m->identifier = get_be16(buf + 4);
 		m->m = buf[6] >> 7;
 		m->o = (buf[6] >> 6) & 1;
 		m->reserved = get_be16(buf + 6) & 0x3fff;
-		return check_opts(m->body, m->body_len, ICMP6_HDR_LEN, err);
+		return check_opts(m->body, m->body_len, ICMPV6_HDR_LEN, err);
 	default:
 		return WIRE_OK;
 	}
@@ -67,14 +67,14 @@ enum wire_err icmp6_parse(const uint8_t *buf, size_t len, const uint8_t *src,
 			  const uint8_t *dst, struct icmp6_msg *m, struct wire_error *err)
 {
 	memset(m, 0, sizeof(*m));
-	if (len < ICMP6_HDR_LEN)
+	if (len < ICMPV6_HDR_LEN)
 		return wire_fail(err, WIRE_ETRUNC, len, "icmpv6: %zu bytes, header needs 8", len);
 	m->type = buf[0];
 	m->code = buf[1];
 	m->checksum = get_be16(buf + 2);
 	m->word = get_be32(buf + 4);
-	m->body = buf + ICMP6_HDR_LEN;
-	m->body_len = len - ICMP6_HDR_LEN;
+	m->body = buf + ICMPV6_HDR_LEN;
+	m->body_len = len - ICMPV6_HDR_LEN;
 	if (src && dst) {
 		uint16_t c = csum_ipv6(src, dst, 58, buf, len);
 
@@ -89,21 +89,21 @@ enum wire_err icmp6_parse(const uint8_t *buf, size_t len, const uint8_t *src,
 static void put_word(uint8_t *p, const struct icmp6_msg *m)
 {
 	switch (m->type) {
-	case ICMP6_ECHO_REQUEST:
-	case ICMP6_ECHO_REPLY:
+	case ICMPV6_ECHO_REQUEST:
+	case ICMPV6_ECHO_REPLY:
 		put_be16(p, m->identifier);
 		put_be16(p + 2, m->sequence);
 		break;
-	case ICMP6_HAAD_REQUEST:
-	case ICMP6_HAAD_REPLY:
+	case ICMPV6_HAAD_REQUEST:
+	case ICMPV6_HAAD_REPLY:
 		put_be16(p, m->identifier);
 		put_be16(p + 2, (uint16_t)((m->r ? 0x8000 : 0) | (m->reserved & 0x7fff)));
 		break;
-	case ICMP6_MPS:
+	case ICMPV6_MPS:
 		put_be16(p, m->identifier);
 		put_be16(p + 2, m->reserved);
 		break;
-	case ICMP6_MPA:
+	case ICMPV6_MPA:
 		put_be16(p, m->identifier);
 		put_be16(p + 2, (uint16_t)((m->m ? 0x8000 : 0) | (m->o ? 0x4000 : 0) |
 					   (m->reserved & 0x3fff)));
@@ -116,14 +116,14 @@ static void put_word(uint8_t *p, const struct icmp6_msg *m)
 int icmp6_build(uint8_t *buf, size_t size, const struct icmp6_msg *m, const uint8_t *src,
 		const uint8_t *dst, struct wire_error *err)
 {
-	size_t len = ICMP6_HDR_LEN + m->body_len;
+	size_t len = ICMPV6_HDR_LEN + m->body_len;
 
 	if (size < len) {
 		wire_fail(err, WIRE_ESPACE, 0, "icmpv6: no space for %zu bytes (%zu)", len, size);
 		return -1;
 	}
 	if (m->body_len)
-		memmove(buf + ICMP6_HDR_LEN, m->body, m->body_len);
+		memmove(buf + ICMPV6_HDR_LEN, m->body, m->body_len);
 	buf[0] = m->type;
 	buf[1] = m->code;
 	put_be16(buf + 2, m->checksum);

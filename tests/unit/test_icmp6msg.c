@@ -17,7 +17,7 @@ static const uint8_t PFX[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 9 };
 static void test_haad_roundtrip(void **state)
 {
 	uint8_t b[64], addrs[32];
-	struct icmp6_msg m = { .type = ICMP6_HAAD_REPLY, .identifier = 0xbeef, .r = true,
+	struct icmp6_msg m = { .type = ICMPV6_HAAD_REPLY, .identifier = 0xbeef, .r = true,
 			       .body = addrs, .body_len = 32 }, g;
 	struct wire_error err = { 0 };
 
@@ -26,7 +26,7 @@ static void test_haad_roundtrip(void **state)
 	assert_int_equal(icmp6_build(b, sizeof(b), &m, SRC, DST, &err), 40);
 	assert_int_equal(csum_ipv6(SRC, DST, 58, b, 40), 0);
 	assert_int_equal(icmp6_parse(b, 40, SRC, DST, &g, &err), WIRE_OK);
-	assert_int_equal(g.type, ICMP6_HAAD_REPLY);
+	assert_int_equal(g.type, ICMPV6_HAAD_REPLY);
 	assert_int_equal(g.identifier, 0xbeef);
 	assert_true(g.r);
 	assert_int_equal(g.reserved, 0);
@@ -55,14 +55,14 @@ static void test_haad_roundtrip(void **state)
 static void test_haad_request_mps(void **state)
 {
 	uint8_t b[16];
-	struct icmp6_msg m = { .type = ICMP6_HAAD_REQUEST, .identifier = 1, .reserved = 0x1234 }, g;
+	struct icmp6_msg m = { .type = ICMPV6_HAAD_REQUEST, .identifier = 1, .reserved = 0x1234 }, g;
 
 	assert_int_equal(icmp6_build(b, sizeof(b), &m, SRC, DST, NULL), 8);
 	assert_int_equal(b[6], 0x12);
 	assert_int_equal(icmp6_parse(b, 8, SRC, DST, &g, NULL), WIRE_OK);
 	assert_false(g.r);
 	assert_int_equal(g.reserved, 0x1234);
-	m = (struct icmp6_msg){ .type = ICMP6_MPS, .identifier = 0x4242, .reserved = 0xffff };
+	m = (struct icmp6_msg){ .type = ICMPV6_MPS, .identifier = 0x4242, .reserved = 0xffff };
 	assert_int_equal(icmp6_build(b, sizeof(b), &m, SRC, DST, NULL), 8);
 	assert_int_equal(icmp6_parse(b, 8, SRC, DST, &g, NULL), WIRE_OK);
 	assert_int_equal(g.identifier, 0x4242);
@@ -75,7 +75,7 @@ static size_t build_mpa(uint8_t *b, size_t size)
 {
 	struct nd_pio p = { .prefix_length = 64, .l = true, .a = true, .r = true,
 			    .valid_lifetime = 86400, .preferred_lifetime = 3600, .prefix = PFX };
-	struct icmp6_msg m = { .type = ICMP6_MPA, .identifier = 9, .m = true, .o = false,
+	struct icmp6_msg m = { .type = ICMPV6_MPA, .identifier = 9, .m = true, .o = false,
 			       .body = b + 8, .body_len = 64 };
 
 	assert_int_equal(icmp6_pio_build(b + 8, size - 8, &p, NULL), 32);
@@ -179,7 +179,7 @@ static void test_mpa_option_errors(void **state)
 static void test_errors_and_echo(void **state)
 {
 	uint8_t b[64], inv[48] = { 0x60 };
-	struct icmp6_msg m = { .type = ICMP6_PACKET_TOO_BIG, .word = 1280, .body = inv,
+	struct icmp6_msg m = { .type = ICMPV6_PACKET_TOO_BIG, .word = 1280, .body = inv,
 			       .body_len = sizeof(inv) }, g;
 
 	assert_int_equal(icmp6_build(b, sizeof(b), &m, SRC, DST, NULL), 56);
@@ -187,12 +187,12 @@ static void test_errors_and_echo(void **state)
 	assert_int_equal(g.word, 1280);
 	assert_int_equal(g.body_len, 48);
 	assert_int_equal(g.body[0], 0x60);
-	m = (struct icmp6_msg){ .type = ICMP6_PARAM_PROB, .code = 2, .word = 40 };
+	m = (struct icmp6_msg){ .type = ICMPV6_PARAM_PROB, .code = 2, .word = 40 };
 	assert_int_equal(icmp6_build(b, sizeof(b), &m, SRC, DST, NULL), 8);
 	assert_int_equal(icmp6_parse(b, 8, SRC, DST, &g, NULL), WIRE_OK);
 	assert_int_equal(g.word, 40);
 	assert_int_equal(g.code, 2);
-	m = (struct icmp6_msg){ .type = ICMP6_ECHO_REPLY, .identifier = 0xabcd, .sequence = 3 };
+	m = (struct icmp6_msg){ .type = ICMPV6_ECHO_REPLY, .identifier = 0xabcd, .sequence = 3 };
 	assert_int_equal(icmp6_build(b, sizeof(b), &m, SRC, DST, NULL), 8);
 	assert_int_equal(icmp6_parse(b, 8, SRC, DST, &g, NULL), WIRE_OK);
 	assert_int_equal(g.identifier, 0xabcd);

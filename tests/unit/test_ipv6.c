@@ -20,7 +20,7 @@ static size_t build_pkt(uint8_t *p, size_t size)
 {
 	struct ipv6_hdr ip = { .next_header = PROTO_DSTOPTS, .hop_limit = 64, .src = COA, .dst = CN };
 	uint8_t data[4] = { 1, 2, 3, 4 };
-	struct icmp6_msg m = { .type = ICMP6_ECHO_REQUEST, .identifier = 7, .sequence = 9,
+	struct icmp6_msg m = { .type = ICMPV6_ECHO_REQUEST, .identifier = 7, .sequence = 9,
 			       .body = data, .body_len = 4 };
 	int n;
 

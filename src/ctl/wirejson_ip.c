@@ -612,11 +612,18 @@ static int enc_opt(const json_t *j, const char *ctx, uint8_t *p, size_t size,
 	uint64_t type = 0, olen;
 	int n;
 
-	if (!json_is_object(j) || !need(j, ctx, "type", err) || !num(j, ctx, "type", 255, &type, err))
-		return json_is_object(j) ? -1 :
-		       (wire_fail(err, WIRE_EVALUE, 0, "encode.%s: option is not an object", ctx), -1);
-	if (type == OPT_PAD1)
-		return space(1, size, ctx, err) ? -1 : (p[0] = 0, 1);
+	if (!json_is_object(j)) {
+		wire_fail(err, WIRE_EVALUE, 0, "encode.%s: option is not an object", ctx);
+		return -1;
+	}
+	if (!need(j, ctx, "type", err) || !num(j, ctx, "type", 255, &type, err))
+		return -1;
+	if (type == OPT_PAD1) {
+		if (space(1, size, ctx, err))
+			return -1;
+		p[0] = OPT_PAD1;
+		return 1;
+	}
 	if (space(2, size, ctx, err))
 		return -1;
 	p[0] = (uint8_t)type;

@@ -3,12 +3,16 @@
  * (Type, Length, Reserved) followed by the payload it names.
  *
  * The two forms are told apart by the first nibble: an IP packet starts
- * with version 4 or 6, a TLV header with a small Type (high nibble 0).
- * TLV Type values as implemented (RFC 5555 §4.1; our reading, to be
- * checked against the IANA registry): 1 = IPv4 or IPv6 packet (the
- * version nibble tells which), 2 = ESP, 3 = GRE (recognised, opaque).
- * Length is the length of the TLV header in octets (4 when sent; a longer
- * header is skipped). */
+ * with version 4 or 6, a TLV header with a small Type (high nibble 0), so
+ * a receiver accepts both whatever the T flag of the BU/BA negotiated.
+ *
+ * CAUTION - values not checked against the specification text (it could
+ * not be consulted when this was written; the T flag "TLV-header format"
+ * is registered by IANA with RFC 5845 as its reference): Type 1 = IPv4 or
+ * IPv6 packet (the version nibble tells which), 2 = ESP, 3 = GRE
+ * (recognised, carried opaque); Length = octets of the TLV header (4 when
+ * sent; a longer header is skipped). Change the UDPENCAP_TLV_* values
+ * below if the RFC says otherwise - everything else follows them. */ */
 #ifndef MIPSEC_WIRE_UDPENCAP_H
 #define MIPSEC_WIRE_UDPENCAP_H
 

@@ -12,7 +12,7 @@
  * IPv6 packet (the version nibble tells which), 2 = ESP, 3 = GRE
  * (recognised, carried opaque); Length = octets of the TLV header (4 when
  * sent; a longer header is skipped). Change the UDPENCAP_TLV_* values
- * below if the RFC says otherwise - everything else follows them. */ */
+ * below if the RFC says otherwise - everything else follows them. */
 #ifndef MIPSEC_WIRE_UDPENCAP_H
 #define MIPSEC_WIRE_UDPENCAP_H
 

@@ -1,7 +1,7 @@
 /* mipsecctl: talks to a running mipsecd over its control socket.
  *
  *   mipsecctl [-s SOCKET] [--json] status | tables | show TABLE | stats | reload
- *   mipsecctl decode ...
+ *   mipsecctl decode ... / mipsecctl encode
  *
  * Exit status: 0 success, 1 the daemon reported an error or answered
  * badly, 2 usage error, 3 the daemon could not be reached. */
@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  stats         every counter\n"
 		"  reload        reload the configuration (same as SIGHUP)\n"
 		"  decode ...    decode packets (see mipsecctl decode -h)\n"
+		"  encode        JSON views (one per line) on stdin -> hex packets\n"
 		"options:\n"
 		"  -s, --socket SOCKET  control socket (default $MIPSEC_CTL or %s)\n"
 		"  -j, --json           print the result as JSON\n"
@@ -344,6 +345,13 @@ int main(int argc, char **argv)
 		char **dargv = argv + optind;
 		optind = 0;	/* decode may use getopt: start it afresh */
 		return decode_command(dargc, dargv);
+	}
+	if (strcmp(name, "encode") == 0) {
+		int eargc = argc - optind;
+		char **eargv = argv + optind;
+
+		optind = 0;
+		return encode_command(eargc, eargv);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *cmd = &commands[i];

@@ -268,6 +268,9 @@ static json_t *udpencap_json(const uint8_t *buf, size_t len, int depth, struct w
 		set_int(t, "type", e.tlv_type);
 		set_int(t, "length", e.tlv_length);
 		set_int(t, "reserved", e.tlv_reserved);
+		if (e.tlv_length > UDPENCAP_TLV_LEN)
+			set(t, "data", hex_json(buf + UDPENCAP_TLV_LEN,
+						e.tlv_length - UDPENCAP_TLV_LEN));
 		set(o, "tlv", t);
 	}
 	switch (e.inner) {
@@ -965,6 +968,9 @@ static int enc_udpencap(const json_t *o, uint8_t *buf, size_t size, int depth,
 			return -1;
 		off = tlen > 4 ? tlen : 4;
 		memset(buf, 0, off);
+		/* bytes of a longer header than ours, as decode showed them */
+		if (hexbytes(tlv, "udpencap.tlv", "data", buf + 4, off - 4, err) < 0)
+			return -1;
 	}
 	n = enc_upper(o, buf + off, size - off, 0, NULL, NULL, depth, &proto, err);
 	if (n < 0)

@@ -87,6 +87,13 @@ SPARSE = [
                                                       "data": "ab"}}}}},
     {"ipv4": {"source_address": "10.0.0.1", "destination_address": "10.0.0.2",
               "ipv6": {"source_address": HOA, "destination_address": CN, "icmpv6": ECHO}}},
+    # a TLV header longer than ours: its extra bytes are kept
+    {"ipv4": {"source_address": "10.0.0.1", "destination_address": "10.0.0.2",
+              "udp": {"source_port": 4191, "destination_port": 4191,
+                      "udpencap": {"tlv": {"length": 8, "data": "01020304"},
+                                   "ipv4": {"source_address": "10.9.9.9",
+                                            "destination_address": "10.8.8.8",
+                                            "payload": "", "protocol": 59}}}}},
     {"ipv4": {"source_address": "10.0.0.1", "destination_address": "10.0.0.2", "mf": True,
               "protocol": 17, "payload": "0011"}},
 ]

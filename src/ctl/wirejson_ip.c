@@ -310,14 +310,17 @@ static json_t *udp_json(const uint8_t *buf, size_t len, int af, const uint8_t *s
 	set_int(o, "checksum", u.checksum);
 	if (u.source_port != MIP6_UDP_PORT && u.destination_port != MIP6_UDP_PORT) {
 		set(o, "payload", hex_json(u.payload, u.payload_len));
-		return o;
+	} else {
+		in = udpencap_json(u.payload, u.payload_len, depth, err);
+		if (!in) {
+			json_decref(o);
+			return NULL;
+		}
+		set(o, "udpencap", in);
 	}
-	in = udpencap_json(u.payload, u.payload_len, depth, err);
-	if (!in) {
-		json_decref(o);
-		return NULL;
-	}
-	set(o, "udpencap", in);
+	/* bytes the IP layer carried beyond the UDP length */
+	if (u.length < len)
+		set(o, "trailing", hex_json(buf + u.length, len - u.length));
 	return o;
 }
 
@@ -363,6 +366,14 @@ static bool upper_json(json_t *o, uint8_t proto, const uint8_t *buf, size_t len,
 	return true;
 }
 
+/* Bytes after a tunnelled packet inside its carrier are shown so that the
+ * view stays lossless; after the outermost packet they are link padding. */
+static void trailing(json_t *o, const uint8_t *buf, size_t len, size_t used, int depth)
+{
+	if (depth > 0 && used < len)
+		set(o, "trailing", hex_json(buf + used, len - used));
+}
+
 static json_t *ipv6_json(const uint8_t *buf, size_t len, int depth, struct wire_error *err)
 {
 	struct ipv6_chain c;
@@ -389,12 +400,11 @@ static json_t *ipv6_json(const uint8_t *buf, size_t len, int depth, struct wire_
 	set(o, "extension_headers", l);
 	if (c.fragment) {
 		set(o, "payload", hex_json(buf + c.off, c.len));
-		return o;
-	}
-	if (!upper_json(o, c.proto, buf + c.off, c.len, 6, c.src, c.dst, depth, err)) {
+	} else if (!upper_json(o, c.proto, buf + c.off, c.len, 6, c.src, c.dst, depth, err)) {
 		json_decref(o);
 		return NULL;
 	}
+	trailing(o, buf, len, c.off + c.len, depth);
 	return o;
 }
 
@@ -429,13 +439,12 @@ static json_t *ipv4_json(const uint8_t *buf, size_t len, int depth, struct wire_
 	set(o, "options", hex_json(h.options, h.options_len));
 	if (ipv4_is_fragment(&h)) {
 		set(o, "payload", hex_json(buf + hlen, h.total_length - hlen));
-		return o;
-	}
-	if (!upper_json(o, h.protocol, buf + hlen, h.total_length - hlen, 4, h.src, h.dst, depth,
-			err)) {
+	} else if (!upper_json(o, h.protocol, buf + hlen, h.total_length - hlen, 4, h.src, h.dst,
+			       depth, err)) {
 		json_decref(o);
 		return NULL;
 	}
+	trailing(o, buf, len, h.total_length, depth);
 	return o;
 }
 
@@ -594,6 +603,15 @@ static int space(size_t need_, size_t size, const char *ctx, struct wire_error *
 
 static int enc_ipv6(const json_t *o, uint8_t *buf, size_t size, int depth, struct wire_error *err);
 static int enc_ipv4(const json_t *o, uint8_t *buf, size_t size, int depth, struct wire_error *err);
+
+/* Appends the "trailing" bytes of a view after the n bytes built. */
+static int put_trailing(const json_t *o, const char *ctx, uint8_t *buf, size_t size, size_t n,
+			struct wire_error *err)
+{
+	int t = hexbytes(o, ctx, "trailing", buf + n, size - n, err);
+
+	return t < 0 ? -1 : (int)n + t;
+}
 
 static int enc_esp(const json_t *o, uint8_t *buf, size_t size, struct wire_error *err)
 {
@@ -949,7 +967,7 @@ static int enc_udp(const json_t *o, uint8_t *buf, size_t size, int af, const uin
 	if (!num(o, "udp", "length", 0xffff, &len, err))
 		return -1;
 	put_be16(buf + 4, (uint16_t)len);
-	return 8 + n;
+	return put_trailing(o, "udp", buf, size, 8 + (size_t)n, err);
 }
 
 static int enc_udpencap(const json_t *o, uint8_t *buf, size_t size, int depth,
@@ -1103,7 +1121,7 @@ static int enc_ipv6(const json_t *o, uint8_t *buf, size_t size, int depth, struc
 	if (ipv6_build(buf, size, &ip, err) < 0)
 		return -1;
 	buf[0] = (uint8_t)(ver << 4 | (buf[0] & 0xf));
-	return (int)off + len;
+	return put_trailing(o, "ipv6", buf, size, off + (size_t)len, err);
 }
 
 static int enc_ipv4(const json_t *o, uint8_t *buf, size_t size, int depth, struct wire_error *err)
@@ -1163,7 +1181,7 @@ static int enc_ipv4(const json_t *o, uint8_t *buf, size_t size, int depth, struc
 	} else if (ipv4_build(buf, size, &h, !has(o, "header_checksum"), err) < 0) {
 		return -1;
 	}
-	return hlen + len;
+	return put_trailing(o, "ipv4", buf, size, (size_t)(hlen + len), err);
 }
 
 int ip_packet_from_json(const json_t *obj, uint8_t *buf, size_t size, struct wire_error *err)

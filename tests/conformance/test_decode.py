@@ -87,6 +87,13 @@ SPARSE = [
                                                       "data": "ab"}}}}},
     {"ipv4": {"source_address": "10.0.0.1", "destination_address": "10.0.0.2",
               "ipv6": {"source_address": HOA, "destination_address": CN, "icmpv6": ECHO}}},
+    # bytes after a UDP length and after a tunnelled packet are kept
+    {"ipv6": {"source_address": COA, "destination_address": CN,
+              "udp": {"source_port": 1, "destination_port": 2, "payload": "0102",
+                      "trailing": "abcd"}}},
+    {"ipv6": {"source_address": COA, "destination_address": HA,
+              "ipv6": {"source_address": HOA, "destination_address": CN, "icmpv6": ECHO,
+                       "trailing": "00"}}},
     # a TLV header longer than ours: its extra bytes are kept
     {"ipv4": {"source_address": "10.0.0.1", "destination_address": "10.0.0.2",
               "udp": {"source_port": 4191, "destination_port": 4191,

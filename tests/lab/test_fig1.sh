@@ -15,6 +15,14 @@ for v in MIPSECD MIPSECCTL; do
 	fi
 done
 
+# Until the ar role is linked into mipsecd there is nothing to run here.
+probe=$LAB_STATE/probe.conf
+printf 'node = { name = "probe"; };\nroles = [ "ar" ];\n' > "$probe"
+if "$MIPSECD" -n -c "$probe" 2>&1 | grep -q "unknown role 'ar'"; then
+	echo "SKIP: this mipsecd has no ar role"; exit 77
+fi
+rm -f "$probe"
+
 links_before=$(ip -o link | awk -F': ' '{print $2}' | sort)
 
 say "up"

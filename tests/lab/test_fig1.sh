@@ -104,7 +104,7 @@ for node in ha1 ar6a ar6b ar6c ar6d; do
 done
 metrics_ok() {
 	local out
-	out=$(nsx ar6c curl -sf --max-time 5 'http://[2001:db8:5b::6c]:9100/metrics') || return 1
+	out=$(lab exec ar6c curl -sf --max-time 5 'http://[2001:db8:5b::6c]:9100/metrics') || return 1
 	grep -q '^mipsec_ar_ra_sent_total' <<< "$out"
 }
 check "ar6c serves mipsec_ar_ra_sent_total" metrics_ok

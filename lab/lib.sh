@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for lab test scripts (sourced; the scripts run through lab/run-test,
 # which sets LAB, LAB_STATE, MIPSECD and MIPSECCTL).
 #

@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
 TOPO=$LAB_SRC/lab/topologies/fig1-000.toml
-CHECK_RA="/usr/bin/python3 $LAB_SRC/tests/lab/check_ra.py"
+CHECK_RA=(/usr/bin/python3 "$LAB_SRC/tests/lab/check_ra.py")
 PY=/usr/bin/python3
 for v in MIPSECD MIPSECCTL; do
 	if [ -z "${!v}" ] || [ ! -x "${!v}" ]; then
@@ -70,24 +70,24 @@ say "RAs on the access links (scapy)"
 ra_links="link5a1 link5a2 link5b1 link5b2 link8"
 for l in $ra_links; do need "capture $l" lab capture "$l" start; done
 for l in $ra_links; do
-	wait_for 10 "8 RAs captured on $l" $CHECK_RA "$LAB_STATE/$l.pcap" --count 8
+	wait_for 10 "8 RAs captured on $l" "${CHECK_RA[@]}" "$LAB_STATE/$l.pcap" --count 8
 done
 for l in $ra_links; do need "stop capture $l" lab capture "$l" stop; done
 common=(--lifetime 1800 --mtu 1500 --advint 150 --interval 50,150
 	--valid 86400 --preferred 14400)
-check "RAs of ar6a on link5a1" $CHECK_RA "$LAB_STATE/link5a1.pcap" "${common[@]}" \
+check "RAs of ar6a on link5a1" "${CHECK_RA[@]}" "$LAB_STATE/link5a1.pcap" "${common[@]}" \
 	--src "$(mac ar6a eth1)" --prefix 2001:db8:5a:1::/64 --M 0 --O 0 --H 0
-check "RAs of ar6b on link5a2" $CHECK_RA "$LAB_STATE/link5a2.pcap" "${common[@]}" \
+check "RAs of ar6b on link5a2" "${CHECK_RA[@]}" "$LAB_STATE/link5a2.pcap" "${common[@]}" \
 	--src "$(mac ar6b eth1)" --prefix 2001:db8:5a:2::/64 --M 1 --O 1 --H 0
-check "RAs of ar6c on link5b1 (MAP option)" $CHECK_RA "$LAB_STATE/link5b1.pcap" \
+check "RAs of ar6c on link5b1 (MAP option)" "${CHECK_RA[@]}" "$LAB_STATE/link5b1.pcap" \
 	"${common[@]}" --src "$(mac ar6c eth1)" --prefix 2001:db8:5b:1::/64 \
 	--M 0 --O 0 --H 0 --map 2001:db8:5b::2b,1,7,1,3600
-check "RAs of ar6d on link5b2" $CHECK_RA "$LAB_STATE/link5b2.pcap" "${common[@]}" \
+check "RAs of ar6d on link5b2" "${CHECK_RA[@]}" "$LAB_STATE/link5b2.pcap" "${common[@]}" \
 	--src "$(mac ar6d eth1)" --prefix 2001:db8:5b:2::/64 --M 0 --O 0 --H 0
-check "RAs of ha1 on the home link (H flag, HA info)" $CHECK_RA \
+check "RAs of ha1 on the home link (H flag, HA info)" "${CHECK_RA[@]}" \
 	"$LAB_STATE/link8.pcap" "${common[@]}" --src "$(mac ha1 eth1)" \
 	--prefix 2001:db8:8::1/64 --R 1 --M 0 --O 0 --H 1 --hainfo 10,1200
-check_not "the checker notices a missing MAP option" $CHECK_RA \
+check_not "the checker notices a missing MAP option" "${CHECK_RA[@]}" \
 	"$LAB_STATE/link5b2.pcap" --map 2001:db8:5b::2b,1,7,1,3600
 
 say "control socket and metrics"

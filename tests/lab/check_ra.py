@@ -145,7 +145,7 @@ def main():
 		lo, hi = (int(x) for x in a.interval.split(","))
 		times = [float(p.time) for p in ras if p[IPv6].dst == "ff02::1"]
 		gaps = [(b - t) * 1000 for t, b in zip(times, times[1:])]
-		slack = max(50, hi * 0.25)
+		slack = max(100, hi * 0.5)  # a loaded 2-core CI machine
 		if len(gaps) < 3:
 			errs.append(f"only {len(times)} multicast RAs: cannot judge "
 				    "the interval")

@@ -11,15 +11,16 @@ export MIPSECD="$PWD/build/mipsecd"
 CTL="$PWD/build/mipsecctl"
 LAB="$PWD/lab/lab"
 state=$(mktemp -d /tmp/mipsec-demo.XXXXXX)
-trap '"$LAB" down --state "$state" >/dev/null 2>&1 || true' EXIT INT TERM
+export LAB_STATE="$state"
+trap '"$LAB" down >/dev/null 2>&1 || true' EXIT INT TERM
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "FIG. 1 of 000: home network 8 (HA1), IP network 7 (CA3, CN), visited networks 5a/5b, MN4 in 5b"
 t0=$(date +%s%N)
-"$LAB" up lab/topologies/fig1-000.toml --state "$state" --capture
+"$LAB" up lab/topologies/fig1-000.toml --capture
 echo "network up in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-"$LAB" status --state "$state" | head -n 40
+"$LAB" status | head -n 40
 
 step "Access router ar6c (visited network 5b): status and tables over its control socket"
 "$CTL" -s "$state/ar6c.sock" status
@@ -38,7 +39,7 @@ step "MN4 reaches the correspondent node across the visited and IP networks"
 "$LAB" exec mn4 ping -c 3 -i 0.2 2001:db8:7::c
 
 step "MN4 moves from ar6c's link to ar6d's and autoconfigures there"
-"$LAB" move mn4 eth0 link5b2 --state "$state"
+"$LAB" move mn4 eth0 link5b2
 i=0
 until "$LAB" exec mn4 ip -6 addr show dev eth0 | grep -q "2001:db8:5b:2:"; do
 	i=$((i + 1)); [ $i -lt 100 ] || break; sleep 0.1
@@ -49,6 +50,6 @@ step "Prometheus metrics of ar6d"
 "$LAB" exec ar6d curl -s "http://[2001:db8:5b::6d]:9100/metrics" | grep -E '^mipsec_ar_(ra_sent|rs_received)' || true
 
 step "Tearing down: no namespace, process or file left behind"
-"$LAB" down --state "$state"
+"$LAB" down
 trap - EXIT INT TERM
 echo "done"

@@ -582,6 +582,13 @@ static bool enc_opt(struct enc *e, const json_t *o, uint8_t *buf, size_t size, s
 		ok = enc_u32(e, o, type, buf, size, n);
 	if (ok && len >= 0)
 		buf[1] = (uint8_t)len;
+	if (!ok && e->err && !strncmp(e->err->msg, "nd.opt: ", 8)) {
+		/* The builder does not know which option of the list it was. */
+		char m[sizeof(e->err->msg)];
+
+		snprintf(m, sizeof(m), "encode.%s: %s", e->where, e->err->msg + 8);
+		memcpy(e->err->msg, m, sizeof(m));
+	}
 	return ok;
 }
 

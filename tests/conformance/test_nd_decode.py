@@ -372,8 +372,8 @@ class Malformed(unittest.TestCase):
             {"error": "encode.icmpv6.ra: field M is not one this message has"},
             {"error": "encode.icmpv6.ra option 1: field address must be hex bytes separated by ':'"},
             {"error": "encode.icmpv6.ra option 2: field type is not a Neighbor Discovery option name"},
-            {"error": "nd.opt: map distance 0 (1..15) or preference 15 (0..15) out of range"},
-            {"error": "nd.opt: home agent lifetime 0 is not allowed (RFC 6275 §7.4)"},
+            {"error": "encode.icmpv6.ra option 7: map distance 0 (1..15) or preference 15 (0..15) out of range"},
+            {"error": "encode.icmpv6.ra option 4: home agent lifetime 0 is not allowed (RFC 6275 §7.4)"},
             {"error": "encode.icmpv6.ra option 10: field data with the 2-byte header must make a multiple of 8 bytes"}])
         self.assertEqual(out[-1], bytes(ra_full()))
 

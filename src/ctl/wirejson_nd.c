@@ -17,6 +17,7 @@
  * the order given. A "length" (or "code") given in the JSON is written as
  * is, which lets tests build malformed messages. */
 #include "ctl/wirejson.h"
+#include "ctl/wirejson_util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -47,51 +48,12 @@ static const char *opt_name(uint8_t type)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-static json_t *hex(const uint8_t *p, size_t n, char sep)
-{
-	static const char digits[] = "0123456789abcdef";
-	char s[3 * 2048 + 1];
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (sep && i)
-			s[k++] = sep;
-		s[k++] = digits[p[i] >> 4];
-		s[k++] = digits[p[i] & 15];
-	}
-	s[k] = 0;
-	return json_string(s);
-}
-
-static json_t *addr6(const uint8_t *p)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	inet_ntop(AF_INET6, p, s, sizeof(s));
-	return json_string(s);
-}
-
-static void set(json_t *o, const char *k, json_t *v)
-{
-	json_object_set_new(o, k, v);
-}
-
-static void set_int(json_t *o, const char *k, json_int_t v)
-{
-	json_object_set_new(o, k, json_integer(v));
-}
-
-static void set_bool(json_t *o, const char *k, bool v)
-{
-	json_object_set_new(o, k, json_boolean(v));
-}
-
 static json_t *opt_head(uint8_t type, uint8_t len)
 {
 	json_t *j = json_object();
 
-	set(j, "type", json_string(opt_name(type)));
-	set_int(j, "length", len);
+	wj_set(j, "type", json_string(opt_name(type)));
+	wj_set_int(j, "length", len);
 	return j;
 }
 
@@ -100,9 +62,9 @@ static json_t *raw_json(const uint8_t *msg, const struct nd_opt_ref *r)
 {
 	json_t *j = json_object();
 
-	set_int(j, "type", r->type);
-	set_int(j, "length", r->len);
-	set(j, "data", hex(msg + r->off + 2, (size_t)r->len * 8 - 2, 0));
+	wj_set_int(j, "type", r->type);
+	wj_set_int(j, "length", r->len);
+	wj_set(j, "data", wj_hex_sep(msg + r->off + 2, (size_t)r->len * 8 - 2, 0));
 	return j;
 }
 
@@ -110,7 +72,7 @@ static json_t *lladdr_json(const struct nd_opt_ref *r, const struct nd_lladdr *l
 {
 	json_t *j = opt_head(r->type, r->len);
 
-	set(j, "address", hex(ll->addr, ll->len, ':'));
+	wj_set(j, "address", wj_hex_sep(ll->addr, ll->len, ':'));
 	return j;
 }
 
@@ -119,15 +81,15 @@ static json_t *prefix_json(const struct nd_opt_ref *r, const struct nd_ra *ra, s
 	const struct nd_prefix *pi = &ra->prefixes[i];
 	json_t *j = opt_head(r->type, r->len);
 
-	set_int(j, "prefix_length", pi->prefix_len);
-	set_bool(j, "l", pi->on_link);
-	set_bool(j, "a", pi->autonomous);
-	set_bool(j, "r", pi->router_address);
-	set_int(j, "reserved1", ra->prefix_reserved1[i]);
-	set_int(j, "valid_lifetime", pi->valid_lifetime);
-	set_int(j, "preferred_lifetime", pi->preferred_lifetime);
-	set_int(j, "reserved2", ra->prefix_reserved2[i]);
-	set(j, "prefix", addr6(pi->prefix));
+	wj_set_int(j, "prefix_length", pi->prefix_len);
+	wj_set_bool(j, "l", pi->on_link);
+	wj_set_bool(j, "a", pi->autonomous);
+	wj_set_bool(j, "r", pi->router_address);
+	wj_set_int(j, "reserved1", ra->prefix_reserved1[i]);
+	wj_set_int(j, "valid_lifetime", pi->valid_lifetime);
+	wj_set_int(j, "preferred_lifetime", pi->preferred_lifetime);
+	wj_set_int(j, "reserved2", ra->prefix_reserved2[i]);
+	wj_set(j, "prefix", wj_addr6(pi->prefix));
 	return j;
 }
 
@@ -136,12 +98,12 @@ static json_t *map_json(const struct nd_opt_ref *r, const struct nd_ra *ra, size
 	const struct nd_map *m = &ra->maps[i];
 	json_t *j = opt_head(r->type, r->len);
 
-	set_int(j, "dist", m->dist);
-	set_int(j, "pref", m->pref);
-	set_bool(j, "r", m->rcoa);
-	set_int(j, "reserved", ra->map_reserved[i]);
-	set_int(j, "valid_lifetime", m->valid_lifetime);
-	set(j, "global_address", addr6(m->addr));
+	wj_set_int(j, "dist", m->dist);
+	wj_set_int(j, "pref", m->pref);
+	wj_set_bool(j, "r", m->rcoa);
+	wj_set_int(j, "reserved", ra->map_reserved[i]);
+	wj_set_int(j, "valid_lifetime", m->valid_lifetime);
+	wj_set(j, "global_address", wj_addr6(m->addr));
 	return j;
 }
 
@@ -161,19 +123,19 @@ static json_t *ra_opt_json(const uint8_t *msg, const struct nd_opt_ref *r,
 		return map_json(r, ra, (*nm)++);
 	case ND_OPT_MTU:
 		j = opt_head(r->type, r->len);
-		set_int(j, "reserved", ra->mtu_reserved);
-		set_int(j, "mtu", ra->mtu);
+		wj_set_int(j, "reserved", ra->mtu_reserved);
+		wj_set_int(j, "mtu", ra->mtu);
 		return j;
 	case ND_OPT_ADV_INTERVAL:
 		j = opt_head(r->type, r->len);
-		set_int(j, "reserved", ra->adv_interval_reserved);
-		set_int(j, "advertisement_interval", ra->adv_interval_ms);
+		wj_set_int(j, "reserved", ra->adv_interval_reserved);
+		wj_set_int(j, "advertisement_interval", ra->adv_interval_ms);
 		return j;
 	case ND_OPT_HA_INFO:
 		j = opt_head(r->type, r->len);
-		set_int(j, "reserved", ra->ha_info_reserved);
-		set_int(j, "home_agent_preference", ra->ha_preference);
-		set_int(j, "home_agent_lifetime", ra->ha_lifetime);
+		wj_set_int(j, "reserved", ra->ha_info_reserved);
+		wj_set_int(j, "home_agent_preference", ra->ha_preference);
+		wj_set_int(j, "home_agent_lifetime", ra->ha_lifetime);
 		return j;
 	}
 	return raw_json(msg, r);
@@ -213,16 +175,16 @@ static json_t *ra_json(const uint8_t *buf, size_t len, json_t *j, struct wire_er
 
 	if (nd_ra_parse(buf, len, &ra, err))
 		return NULL;
-	set_int(j, "cur_hop_limit", ra.cur_hop_limit);
-	set_bool(j, "m", ra.managed);
-	set_bool(j, "o", ra.other);
-	set_bool(j, "h", ra.home_agent);
-	set_int(j, "prf", ra.prf);
-	set_bool(j, "p", ra.proxy);
-	set_int(j, "reserved", ra.reserved);
-	set_int(j, "router_lifetime", ra.router_lifetime);
-	set_int(j, "reachable_time", ra.reachable_time);
-	set_int(j, "retrans_timer", ra.retrans_timer);
+	wj_set_int(j, "cur_hop_limit", ra.cur_hop_limit);
+	wj_set_bool(j, "m", ra.managed);
+	wj_set_bool(j, "o", ra.other);
+	wj_set_bool(j, "h", ra.home_agent);
+	wj_set_int(j, "prf", ra.prf);
+	wj_set_bool(j, "p", ra.proxy);
+	wj_set_int(j, "reserved", ra.reserved);
+	wj_set_int(j, "router_lifetime", ra.router_lifetime);
+	wj_set_int(j, "reachable_time", ra.reachable_time);
+	wj_set_int(j, "retrans_timer", ra.retrans_timer);
 	return opts_json("nd.ra", buf, &ra.order, &ra, 0, NULL, err);
 }
 
@@ -232,7 +194,7 @@ static json_t *rs_json(const uint8_t *buf, size_t len, json_t *j, struct wire_er
 
 	if (nd_rs_parse(buf, len, &rs, err))
 		return NULL;
-	set_int(j, "reserved", rs.reserved);
+	wj_set_int(j, "reserved", rs.reserved);
 	return opts_json("nd.rs", buf, &rs.order, NULL, ND_OPT_SLLA, &rs.slla, err);
 }
 
@@ -242,8 +204,8 @@ static json_t *ns_json(const uint8_t *buf, size_t len, json_t *j, struct wire_er
 
 	if (nd_ns_parse(buf, len, &ns, err))
 		return NULL;
-	set_int(j, "reserved", ns.reserved);
-	set(j, "target_address", addr6(ns.target));
+	wj_set_int(j, "reserved", ns.reserved);
+	wj_set(j, "target_address", wj_addr6(ns.target));
 	return opts_json("nd.ns", buf, &ns.order, NULL, ND_OPT_SLLA, &ns.slla, err);
 }
 
@@ -253,11 +215,11 @@ static json_t *na_json(const uint8_t *buf, size_t len, json_t *j, struct wire_er
 
 	if (nd_na_parse(buf, len, &na, err))
 		return NULL;
-	set_bool(j, "r", na.router);
-	set_bool(j, "s", na.solicited);
-	set_bool(j, "o", na.override);
-	set_int(j, "reserved", na.reserved);
-	set(j, "target_address", addr6(na.target));
+	wj_set_bool(j, "r", na.router);
+	wj_set_bool(j, "s", na.solicited);
+	wj_set_bool(j, "o", na.override);
+	wj_set_int(j, "reserved", na.reserved);
+	wj_set(j, "target_address", wj_addr6(na.target));
 	return opts_json("nd.na", buf, &na.order, NULL, ND_OPT_TLLA, &na.tlla, err);
 }
 
@@ -271,10 +233,10 @@ json_t *nd_to_json(const uint8_t *buf, size_t len, const uint8_t *src, const uin
 		return NULL;
 	}
 	j = json_object();
-	set_int(j, "type", buf[0]);
+	wj_set_int(j, "type", buf[0]);
 	if (len >= 4) {
-		set_int(j, "code", buf[1]);
-		set_int(j, "checksum", get_be16(buf + 2));
+		wj_set_int(j, "code", buf[1]);
+		wj_set_int(j, "checksum", get_be16(buf + 2));
 	}
 	switch (buf[0]) {
 	case ND_TYPE_RS:
@@ -303,7 +265,7 @@ json_t *nd_to_json(const uint8_t *buf, size_t len, const uint8_t *src, const uin
 		json_decref(j);
 		return NULL;
 	}
-	set(j, "options", opts);
+	wj_set(j, "options", opts);
 	return j;
 }
 
@@ -382,17 +344,6 @@ static bool addr(struct enc *e, const json_t *o, const char *k, uint8_t out[16])
 	return true;
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex bytes, separated by `sep` when it is not 0; returns the count or -1. */
 static long unhex(struct enc *e, const json_t *o, const char *k, char sep, uint8_t *out,
 		  size_t size)
@@ -405,7 +356,7 @@ static long unhex(struct enc *e, const json_t *o, const char *k, char sep, uint8
 	if (!s)
 		return bad(e, k, "must be a string"), -1;
 	while (*s) {
-		int hi = hexdigit(s[0]), lo = hi < 0 ? -1 : hexdigit(s[1]);
+		int hi = wj_hexval(s[0]), lo = hi < 0 ? -1 : wj_hexval(s[1]);
 
 		if (hi < 0 || lo < 0)
 			return bad(e, k, sep ? "must be hex bytes separated by ':'" :

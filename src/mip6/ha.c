@@ -250,6 +250,8 @@ static int ha_reload(void *inst, void *cfgp)
 	compute_anycast(ha);
 	ha_config_free(o);
 	if (push)
+		ha_dhaad_rejoin(ha->dhaad);
+	if (push)
 		log_info(MOD, "home prefixes changed: unsolicited MPAs sent=%zu", ha_mpa_push_all(ha));
 	return 0;
 }

@@ -92,7 +92,8 @@ static int cand_cmp(const void *x, const void *y)
 	return a->tie < b->tie ? -1 : a->tie > b->tie;
 }
 
-size_t ha_dhaad_reply(struct ha_dhaad *h, uint16_t id, uint8_t *buf, size_t size)
+size_t ha_dhaad_reply(struct ha_dhaad *h, uint16_t id, const uint8_t *src, const uint8_t *dst,
+		      uint8_t *buf, size_t size)
 {
 	struct cand c[HA_LIST_MAX + 1];
 	uint8_t body[HA_REPLY_MAX * 16];
@@ -113,7 +114,7 @@ size_t ha_dhaad_reply(struct ha_dhaad *h, uint16_t id, uint8_t *buf, size_t size
 		memcpy(body + 16 * k++, c[i].a, 16);
 	struct icmp6_msg m = { .type = ICMPV6_HAAD_REPLY, .identifier = id, .body = body,
 			       .body_len = 16 * k };
-	int len = icmp6_build(buf, size, &m, NULL, NULL, &err);
+	int len = icmp6_build(buf, size, &m, src, dst, &err);
 	return len < 0 ? 0 : (size_t)len;
 }
 
@@ -165,7 +166,7 @@ static void on_request(int fd, void *arg)
 			counter_inc(&c_bad);
 			continue;
 		}
-		size_t len = ha_dhaad_reply(h, m.identifier, out, sizeof(out));
+		size_t len = ha_dhaad_reply(h, m.identifier, NULL, NULL, out, sizeof(out));
 		int rc = len ? send_from(fd, &h->ha->cfg->address, &rx.src, out, len) : -EINVAL;
 		if (rc == 0)
 			counter_inc(&c_rep);
@@ -239,6 +240,39 @@ static void on_ra(int fd, void *arg)
 	}
 }
 
+static void join_all(struct ha_dhaad *h, int fd)
+{
+	h->n_joined = 0;
+	for (size_t i = 0; i < h->ha->cfg->n_prefixes; i++) {
+		struct ipv6_mreq mr = { .ipv6mr_multiaddr = h->ha->anycast[i],
+					.ipv6mr_interface = (unsigned)h->ha->home_ifindex };
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &mr.ipv6mr_multiaddr, a, sizeof(a));
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_ANYCAST, &mr, sizeof(mr)) < 0 &&
+		    errno != EADDRINUSE) {
+			/* EINVAL/EADDRNOTAVAIL: the prefix is not on the home
+			 * link yet; requests to it will not reach us. */
+			log_warn(MOD, "cannot join Home-Agents anycast addr=%s iface=%s err=\"%s\"", a,
+				 h->ha->cfg->home_link, strerror(errno));
+			continue;
+		}
+		log_info(MOD, "joined Home-Agents anycast addr=%s iface=%s", a, h->ha->cfg->home_link);
+		h->joined[h->n_joined++] = mr.ipv6mr_multiaddr;
+	}
+}
+
+void ha_dhaad_rejoin(struct ha_dhaad *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_joined; i++) {
+		struct ipv6_mreq mr = { .ipv6mr_multiaddr = h->joined[i],
+					.ipv6mr_interface = (unsigned)h->ha->home_ifindex };
+		setsockopt(h->fd, IPPROTO_IPV6, IPV6_LEAVE_ANYCAST, &mr, sizeof(mr));
+	}
+	join_all(h, h->fd);
+}
+
 static int open_requests(struct ha_dhaad *h)
 {
 	struct icmp6_filter filt;
@@ -255,21 +289,7 @@ static int open_requests(struct ha_dhaad *h)
 		close(fd);
 		return rc;
 	}
-	for (size_t i = 0; i < h->ha->cfg->n_prefixes; i++) {
-		struct ipv6_mreq mr = { .ipv6mr_multiaddr = h->ha->anycast[i],
-					.ipv6mr_interface = (unsigned)h->ha->home_ifindex };
-		char a[INET6_ADDRSTRLEN];
-		inet_ntop(AF_INET6, &mr.ipv6mr_multiaddr, a, sizeof(a));
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_ANYCAST, &mr, sizeof(mr)) < 0) {
-			/* EINVAL/EADDRNOTAVAIL: the prefix is not on the home
-			 * link yet; requests to it will not reach us. */
-			log_warn(MOD, "cannot join Home-Agents anycast addr=%s iface=%s err=\"%s\"", a,
-				 h->ha->cfg->home_link, strerror(errno));
-			continue;
-		}
-		log_info(MOD, "joined Home-Agents anycast addr=%s iface=%s", a, h->ha->cfg->home_link);
-		h->joined[h->n_joined++] = mr.ipv6mr_multiaddr;
-	}
+	join_all(h, fd);
 	return fd;
 }
 

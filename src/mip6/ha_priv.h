@@ -60,8 +60,14 @@ struct ha_dhaad *ha_dhaad_open(struct ha *ha);
 void ha_dhaad_close(struct ha_dhaad *h);
 json_t *ha_dhaad_dump(struct ha_dhaad *h);
 /* The reply for a request (also used for requests from the tunnel):
- * returns the ICMPv6 message length written into buf (checksum left 0). */
-size_t ha_dhaad_reply(struct ha_dhaad *h, uint16_t id, uint8_t *buf, size_t size);
+ * returns the ICMPv6 message length written into buf; the checksum is
+ * filled when src and dst are given (the raw socket leaves it to the
+ * kernel). */
+size_t ha_dhaad_reply(struct ha_dhaad *h, uint16_t id, const uint8_t *src, const uint8_t *dst,
+		      uint8_t *buf, size_t size);
+/* Joins the Home-Agents anycast addresses of the current home prefixes
+ * (after a reload changed them), leaving the old ones. */
+void ha_dhaad_rejoin(struct ha_dhaad *h);
 
 /* ha_mpa.c */
 void ha_mpa_counters_register(void);

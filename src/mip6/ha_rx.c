@@ -46,6 +46,10 @@ static COUNTER_DEFINE(c_rt_ok, "mipsec_ha_reverse_tunnel_packets_total",
 		      "Reverse-tunnelled packets written into the TUN device");
 static COUNTER_DEFINE(c_rt_drop, "mipsec_ha_reverse_tunnel_dropped_total",
 		      "Tunnelled packets whose source is not a home address bound to the outer source");
+static COUNTER_DEFINE(c_be_limited, "mipsec_ha_be_ratelimited_total",
+		      "Binding Errors not sent because of the rate limit (RFC 6275 §9.3.3)");
+static COUNTER_DEFINE(c_dhaad_tun, "mipsec_ha_dhaad_tunnel_requests_total",
+		      "Home Agent Address Discovery Requests received through the tunnel");
 static COUNTER_DEFINE(c_hao_nobind, "mipsec_ha_hao_no_binding_total",
 		      "Packets with a Home Address option and no binding for it (BE status 1)");
 
@@ -63,6 +67,7 @@ void ha_rx_counters_register(void)
 		&c_bu_rx, &c_bu_invalid, &c_bu_noack, &c_apply_err, &c_created, &c_updated,
 		&c_deleted, &c_nat, &c_mh_malformed, &c_mh_csum, &c_mh_unexpected, &c_inner_bad,
 		&c_inner4, &c_rt_ok, &c_rt_drop, &c_hao_nobind, &c_be[0], &c_be[1],
+		&c_be_limited, &c_dhaad_tun,
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		counter_register(all[i]);
@@ -160,6 +165,29 @@ static void send_ba(struct ha *ha, const struct bu_ctx *b, const struct ha_bu_de
 		count_ba(d->status);
 }
 
+/* RFC 6275 §9.3.3: Binding Errors are rate limited, so that forged
+ * packets cannot turn the HA into a reflector. A token bucket refilled at
+ * HA_BE_RATE per second with a burst of as many. */
+#define HA_BE_RATE 100
+static bool be_allowed(void)
+{
+	static uint64_t credit_us, refill_us;
+	const uint64_t cap = 1000000, cost = cap / HA_BE_RATE;
+	uint64_t now = mono_us();
+
+	if (refill_us == 0)
+		credit_us = cap;
+	else
+		credit_us += now - refill_us;
+	if (credit_us > cap)
+		credit_us = cap;
+	refill_us = now;
+	if (credit_us < cost)
+		return false;
+	credit_us -= cost;
+	return true;
+}
+
 /* Binding Error (RFC 6275 §6.1.9, §9.3.3) to the source of the packet. */
 static void send_be(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c,
 		    uint8_t status)
@@ -171,6 +199,10 @@ static void send_be(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_c
 	const uint8_t *hoa = c->hoa ? c->hoa : zero;
 	union mh_body body = { .be = { .status = status, .home_addr = hoa } };
 
+	if (!be_allowed()) {
+		counter_inc(&c_be_limited);
+		return;
+	}
 	mh_build_begin(&mb, pkt + IPV6_HDR_LEN, sizeof(pkt) - IPV6_HDR_LEN, MH_BE, &body, &err);
 	int n = mh_build_finish(&mb, c->ip.dst, c->ip.src);
 	if (n < 0)
@@ -362,6 +394,32 @@ static void reverse_tunnel(struct ha *ha, struct mip6_rx *rx, const struct ipv6_
 		counter_inc(&c_rt_ok);
 }
 
+/* A DHAAD request that reached us inside UDP (an MN that sends it to the
+ * anycast address through our port 4191, e.g. from behind a NAT): the reply
+ * goes back the same way, IPv6(src=HA, dst=requester) / ICMPv6 145. */
+static void dhaad_tunnel(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c)
+{
+	struct icmp6_msg m;
+	struct wire_error err;
+	uint8_t pkt[HA_PKT_MAX];
+	const uint8_t *src = ha->cfg->address.s6_addr;
+
+	counter_inc(&c_dhaad_tun);
+	if (icmp6_parse(rx->pkt + c->off, c->len, c->src, c->dst, &m, &err) != WIRE_OK) {
+		counter_inc(&c_inner_bad);
+		return;
+	}
+	size_t n = ha_dhaad_reply(ha->dhaad, m.identifier, src, c->ip.src, pkt + IPV6_HDR_LEN,
+				  sizeof(pkt) - IPV6_HDR_LEN);
+	if (!n)
+		return;
+	struct ipv6_hdr h = { .payload_length = (uint16_t)n, .next_header = PROTO_ICMPV6,
+			      .hop_limit = 64, .src = src, .dst = c->ip.src };
+	if (ipv6_build(pkt, sizeof(pkt), &h, &err) < 0)
+		return;
+	mip6_ep_send(ha->ep, &rx->peer, rx->peer_port, &rx->local, pkt, IPV6_HDR_LEN + n);
+}
+
 void ha_rx(void *arg, struct mip6_rx *rx)
 {
 	struct ha *ha = arg;
@@ -398,6 +456,11 @@ void ha_rx(void *arg, struct mip6_rx *rx)
 		if (c.proto == PROTO_ICMPV6 && !c.fragment && c.len >= 1 &&
 		    rx->pkt[c.off] == ICMPV6_MPS) {
 			ha_mpa_rx(ha, rx, &c);
+			return;
+		}
+		if (c.proto == PROTO_ICMPV6 && !c.fragment && c.len >= 1 &&
+		    rx->pkt[c.off] == ICMPV6_HAAD_REQUEST) {
+			dhaad_tunnel(ha, rx, &c);
 			return;
 		}
 	}

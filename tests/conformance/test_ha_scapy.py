@@ -49,7 +49,8 @@ if os.environ.get("HA_TEST_NS") != "1":
 from scapy.all import conf, raw  # noqa: E402
 from scapy.layers.inet import UDP  # noqa: E402
 from scapy.layers.inet6 import (HAO, ICMPv6HAADReply, ICMPv6HAADRequest,  # noqa: E402
-                                ICMPv6MPAdv, ICMPv6MPSol, ICMPv6NDOptPrefixInfo, IPv6,
+                                ICMPv6MPAdv, ICMPv6MPSol, ICMPv6ND_RA, ICMPv6NDOptHAInfo,
+                                ICMPv6NDOptPrefixInfo, IPv6,
                                 IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BE,
                                 MIP6MH_BU, MIP6MH_Generic, MIP6OptUnknown)
 
@@ -112,6 +113,10 @@ def counter(st, name):
 def setup_net():
     sh("ip", "link", "set", "lo", "up")
     sh("ip", "link", "add", "home0", "type", "veth", "peer", "name", "homepeer")
+    for ifname in ("home0", "homepeer"):
+        # Link-local addresses usable at once (the RA below needs one).
+        with open("/proc/sys/net/ipv6/conf/%s/accept_dad" % ifname, "w") as f:
+            f.write("0")
     sh("ip", "link", "set", "home0", "up")
     sh("ip", "link", "set", "homepeer", "up")
     sh("ip", "-6", "addr", "add", HA + "/64", "dev", "home0", "nodad")
@@ -121,6 +126,7 @@ def setup_net():
     sh("ip", "addr", "add", COA4 + "/32", "dev", "lo")
 
 
+PREFIXES = '"2001:db8:8::/64"'
 CONF = """
 node = { name = "ha1"; };
 log = { level = "debug"; };
@@ -129,7 +135,7 @@ interfaces = ( { name = "home0"; } );
 roles = [ "ha" ];
 ha = {
   home_link = "home0";
-  home_prefixes = [ "2001:db8:8::/64" ];
+  home_prefixes = [ %s ];
   address = "%s";
   address4 = "%s";
   max_bindings = 3;
@@ -137,13 +143,18 @@ ha = {
   database = "%s";
   deny = [ "2001:db8:8::bad" ];
 };
-""" % (CTL, HA, HA4, DB)
+"""
+
+
+def write_conf(prefixes=PREFIXES):
+    path = os.path.join(TMP, "ha.conf")
+    with open(path, "w") as f:
+        f.write(CONF % (CTL, prefixes, HA, HA4, DB))
+    return path
 
 
 def start_daemon():
-    conf_path = os.path.join(TMP, "ha.conf")
-    with open(conf_path, "w") as f:
-        f.write(CONF)
+    conf_path = write_conf()
     log = open(LOG, "a")
     p = subprocess.Popen([MIPSECD, "-c", conf_path], stdout=log, stderr=subprocess.STDOUT)
     ok = wait_for(lambda: p.poll() is None and (ctl("status") or {}).get("roles") is not None
@@ -337,6 +348,86 @@ def test_dhaad():
     s.close()
 
 
+def test_dhaad_tunnel(mn):
+    """A DHAAD request inside UDP 4191 (as from behind a NAT) is answered
+    the same way."""
+    mn.send(IPv6(src=COA, dst=ANYCAST) / ICMPv6HAADRequest(id=0x7777, R=0))
+    rep = None
+    end = time.monotonic() + 5
+    while time.monotonic() < end and rep is None:
+        q = mn.recv(1)
+        if q is not None and q.haslayer(ICMPv6HAADReply):
+            rep = q
+    check(rep is not None and rep[IPv6].src == HA and rep[IPv6].dst == COA and
+          rep[ICMPv6HAADReply].id == 0x7777 and list(rep[ICMPv6HAADReply].addresses) == [HA],
+          "DHAAD through the tunnel answered through the tunnel")
+    if rep is not None:
+        q = rep.copy()
+        del q[ICMPv6HAADReply].cksum
+        check(IPv6(raw(q))[ICMPv6HAADReply].cksum == rep[ICMPv6HAADReply].cksum,
+              "tunnelled DHAAD reply checksum verified by scapy")
+
+
+def test_ha_list():
+    """Another home agent's RA (H flag, HA Information preference 10, its
+    global address in a PIO with the R flag) puts it first in replies."""
+    other = "2001:db8:8::2"
+    ra = (ICMPv6ND_RA(H=1, routerlifetime=1800) / ICMPv6NDOptHAInfo(pref=10, lifetime=600) /
+          ICMPv6NDOptPrefixInfo(prefix=other, prefixlen=64, R=1))
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"homepeer")
+    idx = socket.if_nametoindex("homepeer")
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+    s.sendto(raw(ra), ("ff02::1", 0, 0, idx))
+    s.close()
+    lst = wait_for(lambda: [e for e in (ctl("show", "ha_list") or [])
+                            if e.get("address") == other], "learnt home agent in ha_list")
+    check(bool(lst) and lst[0].get("preference") == 10, "ha_list entry with preference 10")
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.bind((COA, 0))
+    s.settimeout(5)
+    s.sendto(raw(ICMPv6HAADRequest(id=0x2345, R=0)), (ANYCAST, 0))
+    rep = None
+    try:
+        while rep is None:
+            data, _ = s.recvfrom(2048)
+            if data and data[0] == 145:
+                rep = ICMPv6HAADReply(data)
+    except socket.timeout:
+        pass
+    check(rep is not None and list(rep.addresses) == [other, HA],
+          "DHAAD reply ordered by preference (%s)" % (rep.addresses if rep else None))
+    s.close()
+
+
+def test_reload_mpa(mn):
+    """A reload that adds a home prefix pushes unsolicited MPAs to every
+    bound mobile node."""
+    st0 = stats()
+    write_conf(PREFIXES + ', "2001:db8:9::/64"')
+    subprocess.run([MIPSECCTL, "-s", CTL, "reload"], capture_output=True, timeout=10)
+    got = {}
+    end = time.monotonic() + 5
+    while time.monotonic() < end and len(got) < 2:
+        q = mn.recv(1)
+        if q is not None and q.haslayer(ICMPv6MPAdv):
+            got[q[IPv6].dst] = q
+    check(set(got) == {HOA, "2001:db8:8::101"},
+          "unsolicited MPAs to the bound HoAs of this CoA (%s)" % sorted(got))
+    for q in got.values():
+        pfx = set()
+        pi = q.getlayer(ICMPv6NDOptPrefixInfo)
+        while pi is not None:
+            pfx.add("%s/%d" % (pi.prefix, pi.prefixlen))
+            pi = pi.payload.getlayer(ICMPv6NDOptPrefixInfo) if pi.payload else None
+        check(pfx == {"2001:db8:8::/64", "2001:db8:9::/64"},
+              "MPA lists both home prefixes (%s)" % sorted(pfx))
+    d = (counter(stats(), 'mipsec_ha_mpa_sent_total{kind="unsolicited"}') -
+         counter(st0, 'mipsec_ha_mpa_sent_total{kind="unsolicited"}'))
+    check(d == 3, "three unsolicited MPAs counted (got %d)" % d)
+
+
 def test_bad_input(mn):
     st0 = stats()
     mn.send(bu("2001:db8:99::5", 1, 10))
@@ -441,8 +532,11 @@ def main():
         test_tunnel(mn)
         test_mps(mn)
         test_dhaad()
+        test_dhaad_tunnel(mn)
+        test_ha_list()
         test_bad_input(mn)
         test_ipv4_coa()
+        test_reload_mpa(mn)
         test_deregister(mn)
         before = set(bindings())
         stop_daemon(d)

@@ -245,6 +245,11 @@ static int ha_reload(void *inst, void *cfgp)
 		log_err(MOD, "home_link, tun, database, port and addresses change only with a restart");
 		return -1;
 	}
+	if (n->max_bindings > bcache_max_entries(ha->bc)) {
+		log_err(MOD, "max_bindings can rise above its value at start (%u) only with a restart",
+			bcache_max_entries(ha->bc));
+		return -1;
+	}
 	bool push = prefixes_changed(o, n);
 	ha->cfg = n;
 	compute_anycast(ha);

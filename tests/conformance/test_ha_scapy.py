@@ -523,6 +523,17 @@ def test_deregister(mn):
     check(HOA not in proxies(), "proxy ND entry removed")
 
 
+def test_expiry(mn):
+    """A binding granted 4 s lapses: binding, route and proxy entry go."""
+    h = "2001:db8:8::150"
+    mn.send(bu(h, 1, 1))
+    check_ba(mn.recv_mh(), "short binding", 0, 1, hoa=h, lifetime=1)
+    check(h in routes(), "short binding has its route")
+    wait_for(lambda: h not in bindings(), "binding expiry", timeout=15)
+    check(h not in routes() and h not in proxies(), "expired binding's route and proxy entry removed")
+    check(counter(stats(), "mipsec_ha_bindings_expired_total") == 1, "expiry counted")
+
+
 def main():
     setup_net()
     d = start_daemon()
@@ -538,6 +549,7 @@ def main():
         test_ipv4_coa()
         test_reload_mpa(mn)
         test_deregister(mn)
+        test_expiry(mn)
         before = set(bindings())
         stop_daemon(d)
         check("2001:db8:8::101" not in routes(), "routes removed at stop")

@@ -34,7 +34,7 @@ struct bce;
 enum ha_ba_status {
 	HA_BA_ACCEPTED = 0,
 	HA_BA_UNSPECIFIED = 128,	/* internal failure (memory, kernel route) */
-	HA_BA_PROHIBITED = 129,		/* home address in the deny list */
+	HA_BA_PROHIBITED = 129,		/* deny list, or a reserved address */
 	HA_BA_NO_RESOURCES = 130,	/* max_bindings reached */
 	HA_BA_NOT_SUPPORTED = 131,	/* H flag clear: we only do home registration */
 	HA_BA_NOT_HOME_SUBNET = 132,	/* home address outside the home prefixes */
@@ -80,6 +80,10 @@ void ha_config_free(void *cfg);
 const struct ha_prefix_cfg *ha_config_prefix_of(const struct ha_config *c,
 						const struct in6_addr *hoa);
 bool ha_config_denied(const struct ha_config *c, const struct in6_addr *hoa);
+/* Addresses no mobile node may register: the HA's own address, the
+ * Subnet-Router anycast and the RFC 2526 reserved anycast addresses of the
+ * home prefixes (a binding would steer them into the tunnel). */
+bool ha_config_reserved(const struct ha_config *c, const struct in6_addr *hoa);
 /* Home-Agents anycast address of a prefix (RFC 2526 §2: the prefix with
  * the interface identifier ...:fdff:ffff:ffff:fffe for 64-bit EUI-64
  * formatted identifiers, and the last 128 - 7 bits set but the

@@ -299,3 +299,27 @@ void ha_anycast_addr(const struct ip_prefix *p, struct in6_addr *out)
 	if (p->len == 64)
 		b[8] &= (uint8_t)~0x02;
 }
+
+bool ha_config_reserved(const struct ha_config *c, const struct in6_addr *hoa)
+{
+	const struct ha_prefix_cfg *p = ha_config_prefix_of(c, hoa);
+	struct in6_addr any;
+	static const uint8_t zero[16];
+	uint8_t host[16];
+
+	if (memcmp(hoa, &c->address, 16) == 0)
+		return true;
+	if (!p)
+		return false;
+	/* Subnet-Router anycast (RFC 4291 §2.6.1): all host bits zero. */
+	memcpy(host, hoa->s6_addr, 16);
+	for (unsigned i = 0; i < p->prefix.len; i++)
+		host[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	if (memcmp(host, zero, 16) == 0)
+		return true;
+	/* RFC 2526 reserved subnet anycast: the 128 identifiers that differ
+	 * from the Home-Agents one only in the 7-bit anycast ID. */
+	ha_anycast_addr(&p->prefix, &any);
+	return memcmp(hoa->s6_addr, any.s6_addr, 15) == 0 &&
+	       (hoa->s6_addr[15] & 0x80) == (any.s6_addr[15] & 0x80);
+}

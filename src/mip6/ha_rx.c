@@ -318,7 +318,7 @@ static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_cha
 	const struct ha_prefix_cfg *pc = ha_config_prefix_of(ha->cfg, &hoa);
 	struct ha_bu_limits lim = {
 		.served = pc != NULL,
-		.denied = ha_config_denied(ha->cfg, &hoa),
+		.denied = ha_config_denied(ha->cfg, &hoa) || ha_config_reserved(ha->cfg, &hoa),
 		.prefix_lifetime = pc ? pc->valid_lifetime : 0,
 		.max_lifetime = ha->cfg->max_lifetime,
 		.max_bindings = ha->cfg->max_bindings,

@@ -438,6 +438,10 @@ def test_bad_input(mn):
     check_ba(mn.recv_mh(), "H flag clear", 131, 1, hoa="2001:db8:8::200")
     mn.send(bu("2001:db8:8::bad", 1, 10))
     check_ba(mn.recv_mh(), "denied HoA", 129, 1, hoa="2001:db8:8::bad")
+    mn.send(bu(HA, 1, 10))
+    check_ba(mn.recv_mh(), "the HA's own address as HoA", 129, 1, hoa=HA)
+    mn.send(bu(ANYCAST, 1, 10))
+    check_ba(mn.recv_mh(), "the Home-Agents anycast address as HoA", 129, 1, hoa=ANYCAST)
     mn.send(bu("2001:db8:8::201", 1, 0))
     check_ba(mn.recv_mh(), "deregistration without binding", 133, 1, hoa="2001:db8:8::201")
 
@@ -483,7 +487,7 @@ def test_bad_input(mn):
     for name, n in (('mipsec_ha_ba_sent_total{status="132"}', 1),
                     ('mipsec_ha_ba_sent_total{status="135"}', 1),
                     ('mipsec_ha_ba_sent_total{status="131"}', 1),
-                    ('mipsec_ha_ba_sent_total{status="129"}', 1),
+                    ('mipsec_ha_ba_sent_total{status="129"}', 3),
                     ('mipsec_ha_ba_sent_total{status="133"}', 1),
                     ('mipsec_ha_ba_sent_total{status="130"}', 1),
                     ('mipsec_ha_be_sent_total{status="2"}', 1),

@@ -183,6 +183,36 @@ static void test_anycast(void **state)
 	assert_string_equal(inet_ntop(AF_INET6, &a, buf, sizeof(buf)), "2001:db8:9::fe");
 }
 
+static void test_reserved(void **state)
+{
+	struct cfg_ctx ctx;
+	struct node_config *nc = load(MIN, &ctx);
+	struct in6_addr h;
+	static const char *const reserved[] = {
+		"2001:db8:8::1", "2001:db8:8::", "2001:db8:8:0:fdff:ffff:ffff:fffe",
+		"2001:db8:8:0:fdff:ffff:ffff:ff80", "2001:db8:8:0:fdff:ffff:ffff:ffff",
+	};
+	static const char *const usable[] = {
+		"2001:db8:8::2", "2001:db8:8:0:fdff:ffff:ffff:ff7f", "2001:db8:8:0:ffff:ffff:ffff:fffe",
+		"2001:db8:9::",
+	};
+
+	assert_non_null(nc);
+	const struct ha_config *c = ha_cfg(nc);
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		inet_pton(AF_INET6, reserved[i], &h);
+		if (!ha_config_reserved(c, &h))
+			fail_msg("%s should be reserved", reserved[i]);
+	}
+	for (size_t i = 0; i < sizeof(usable) / sizeof(usable[0]); i++) {
+		inet_pton(AF_INET6, usable[i], &h);
+		if (ha_config_reserved(c, &h))
+			fail_msg("%s should be usable", usable[i]);
+	}
+	node_config_free(nc);
+	cfg_ctx_clear(&ctx);
+}
+
 static void test_errors(void **state)
 {
 	struct cfg_ctx ctx;
@@ -244,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_anycast),
+		cmocka_unit_test(test_reserved),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

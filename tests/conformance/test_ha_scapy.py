@@ -52,7 +52,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6HAADReply, ICMPv6HAADRequest,  # noqa
                                 ICMPv6MPAdv, ICMPv6MPSol, ICMPv6ND_RA, ICMPv6NDOptHAInfo,
                                 ICMPv6NDOptPrefixInfo, IPv6,
                                 IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BE,
-                                MIP6MH_BU, MIP6MH_Generic, MIP6OptUnknown)
+                                MIP6MH_BU, MIP6MH_Generic, MIP6OptBRAdvice, MIP6OptUnknown)
 
 conf.verb = 0
 BUILD = os.environ.get("MIPSEC_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -142,14 +142,15 @@ ha = {
   max_lifetime = 200;
   database = "%s";
   deny = [ "2001:db8:8::bad" ];
+  %s
 };
 """
 
 
-def write_conf(prefixes=PREFIXES):
+def write_conf(prefixes=PREFIXES, extra=""):
     path = os.path.join(TMP, "ha.conf")
     with open(path, "w") as f:
-        f.write(CONF % (CTL, prefixes, HA, HA4, DB))
+        f.write(CONF % (CTL, prefixes, HA, HA4, DB, extra))
     return path
 
 
@@ -405,7 +406,7 @@ def test_reload_mpa(mn):
     """A reload that adds a home prefix pushes unsolicited MPAs to every
     bound mobile node."""
     st0 = stats()
-    write_conf(PREFIXES + ', "2001:db8:9::/64"')
+    write_conf(PREFIXES + ', "2001:db8:9::/64"', "refresh_advice = true;")
     subprocess.run([MIPSECCTL, "-s", CTL, "reload"], capture_output=True, timeout=10)
     got = {}
     end = time.monotonic() + 5
@@ -426,6 +427,11 @@ def test_reload_mpa(mn):
     d = (counter(stats(), 'mipsec_ha_mpa_sent_total{kind="unsolicited"}') -
          counter(st0, 'mipsec_ha_mpa_sent_total{kind="unsolicited"}'))
     check(d == 3, "three unsolicited MPAs counted (got %d)" % d)
+    # The reload also turned on the Binding Refresh Advice (lifetime / 2).
+    mn.send(bu(HOA, 25, 10))
+    ba = check_ba(mn.recv_mh(), "refresh after reload", 0, 25, lifetime=10)
+    bra = ba.getlayer(MIP6OptBRAdvice) if ba is not None else None
+    check(bra is not None and bra.rinter == 5, "BA carries a Binding Refresh Advice of 5 units")
 
 
 def test_bad_input(mn):

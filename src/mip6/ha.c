@@ -1,8 +1,13 @@
 /* The `ha` role: binding cache ("bindings" table) with its SQLite store,
  * the mobility endpoint (UDP 4191 + TUN), expiry and flush timers, DHAAD
  * and prefix advertisement. Packet handling lives in ha_rx.c / ha_fwd.c. */
+#include <errno.h>
 #include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -104,6 +109,38 @@ static void compute_anycast(struct ha *ha)
 
 static void ha_destroy(void *inst);
 
+/* The store is written after the daemon drops to node.user: hand it the
+ * database, SQLite's WAL and shared-memory files and their directory
+ * (SQLite creates and removes the side files there). */
+static void hand_store_to_user(struct ha *ha)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	const char *user = ha->d->cfg->user;
+	char path[PATH_MAX + 8];
+	struct passwd *pw;
+
+	if (!user[0] || !(pw = getpwnam(user)))
+		return;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", ha->cfg->database, sfx[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+			log_warn(MOD, "cannot hand %s to user=%s err=\"%s\"", path, user,
+				 strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s", ha->cfg->database);
+	char *slash = strrchr(path, '/');
+	struct stat st;
+	if (slash && slash != path) {
+		*slash = '\0';
+		/* Never a shared directory such as /tmp (sticky): there the
+		 * user can create the side files anyway. */
+		if (stat(path, &st) == 0 && !(st.st_mode & S_ISVTX) &&
+		    chown(path, pw->pw_uid, pw->pw_gid) < 0)
+			log_warn(MOD, "cannot hand %s to user=%s err=\"%s\"", path, user,
+				 strerror(errno));
+	}
+}
+
 static int open_store(struct ha *ha)
 {
 	char err[256];
@@ -116,6 +153,7 @@ static int open_store(struct ha *ha)
 		log_err(MOD, "cannot open binding store path=%s err=\"%s\"", ha->cfg->database, err);
 		return -1;
 	}
+	hand_store_to_user(ha);
 	return 0;
 }
 

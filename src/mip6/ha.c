@@ -64,7 +64,7 @@ static void on_expired(const struct bce *e, void *arg)
 	char buf[INET6_ADDRSTRLEN + 8];
 	struct ip_addr a = { .family = AF_INET6, .v6 = e->hoa };
 
-	ha_fwd_del(ha, &e->hoa);
+	ha_fwd_del(ha, &e->hoa, e->flags & BCE_F_L);
 	counter_inc(&c_expired);
 	log_info(MOD, "binding expired hoa=%s", ip_addr_fmt(&a, buf, sizeof(buf)));
 }
@@ -169,6 +169,7 @@ static void *ha_init(struct daemon *d, void *cfgp)
 	ha->loop = d->loop;
 	ha->nl = d->nl;
 	ha->cfg = cfg;
+	ha->na_fd = -1;
 	compute_anycast(ha);
 	timer_init(&ha->expire_timer, d->loop, on_expire_timer, ha);
 	timer_init(&ha->flush_timer, d->loop, on_flush_timer, ha);
@@ -229,7 +230,7 @@ static int ha_start(void *inst)
 		bcache_store_attach(ha->store, ha->bc);
 		/* Reinstall interception for the restored bindings. */
 		while ((e = bcache_next(ha->bc, &cur))) {
-			if (ha_fwd_add(ha, &e->hoa) < 0)
+			if (ha_fwd_add(ha, &e->hoa, e->flags & BCE_F_L, true) < 0)
 				continue;
 			counter_inc(&c_restored);
 		}
@@ -252,7 +253,7 @@ static void ha_stop(void *inst)
 	/* Kernel state goes; the bindings stay in the store for the next
 	 * start (DESIGN.md §2: what an HA needs to resume its bindings). */
 	while ((e = bcache_next(ha->bc, &cur)))
-		ha_fwd_del(ha, &e->hoa);
+		ha_fwd_del(ha, &e->hoa, e->flags & BCE_F_L);
 	timer_cancel(&ha->expire_timer);
 	timer_cancel(&ha->flush_timer);
 	flush_store(ha);
@@ -321,6 +322,7 @@ static void ha_destroy(void *inst)
 		ha_list_table.arg = NULL;
 	}
 	ha_dhaad_close(ha->dhaad);
+	ha_fwd_close(ha);
 	mip6_ep_close(ha->ep);
 	timer_deinit(&ha->expire_timer);
 	timer_deinit(&ha->flush_timer);

@@ -35,6 +35,9 @@ struct ha {
 	bool started;
 	struct in6_addr anycast[HA_MAX_PREFIXES];
 	uint64_t routes_installed;
+	int na_fd;			/* unsolicited proxy NAs on the home link, -1: none */
+	uint8_t lladdr[32];		/* home link's hardware address */
+	size_t lladdr_len;
 };
 
 /* ha.c */
@@ -48,9 +51,13 @@ bool ha_is_local(const struct ha *ha, const uint8_t *dst);
 
 /* ha_fwd.c: routes, proxy ND, TUN. */
 void ha_fwd_counters_register(void);
-int ha_fwd_init(struct ha *ha);		/* proxy_ndp sysctl */
-int ha_fwd_add(struct ha *ha, const struct in6_addr *hoa);
-void ha_fwd_del(struct ha *ha, const struct in6_addr *hoa);
+int ha_fwd_init(struct ha *ha);		/* proxy_ndp sysctl, NA socket */
+void ha_fwd_close(struct ha *ha);
+/* Interception of a home address; `lflag` (BU L flag): also proxy the
+ * link-local address with the same interface identifier (§10.4.1).
+ * `announce`: multicast an unsolicited NA for it (new binding). */
+int ha_fwd_add(struct ha *ha, const struct in6_addr *hoa, bool lflag, bool announce);
+void ha_fwd_del(struct ha *ha, const struct in6_addr *hoa, bool lflag);
 void ha_tun_in(void *arg, struct mip6_tunpkt *p);
 /* Tunnels an inner packet to the binding's care-of address. */
 int ha_fwd_send(struct ha *ha, const struct bce *e, const uint8_t *pkt, size_t len);

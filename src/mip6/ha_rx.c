@@ -227,7 +227,7 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 	case HA_ACT_NONE:
 		return d->status;
 	case HA_ACT_DELETE:
-		ha_fwd_del(ha, &u.hoa);
+		ha_fwd_del(ha, &u.hoa, e->flags & BCE_F_L);
 		bcache_remove(ha->bc, e);
 		counter_inc(&c_deleted);
 		ha_note_change(ha);
@@ -246,7 +246,7 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 			return HA_BA_NO_RESOURCES;
 		if (rc < 0)
 			break;
-		if (ha_fwd_add(ha, &u.hoa) < 0) {
+		if (ha_fwd_add(ha, &u.hoa, d->bce_flags & BCE_F_L, true) < 0) {
 			bcache_remove(ha->bc, e);
 			ha_note_change(ha);
 			counter_inc(&c_apply_err);

@@ -49,7 +49,8 @@ if os.environ.get("HA_TEST_NS") != "1":
 from scapy.all import conf, raw  # noqa: E402
 from scapy.layers.inet import UDP  # noqa: E402
 from scapy.layers.inet6 import (HAO, ICMPv6HAADReply, ICMPv6HAADRequest,  # noqa: E402
-                                ICMPv6MPAdv, ICMPv6MPSol, ICMPv6ND_RA, ICMPv6NDOptHAInfo,
+                                ICMPv6MPAdv, ICMPv6MPSol, ICMPv6ND_NA, ICMPv6ND_RA,
+                                ICMPv6NDOptDstLLAddr, ICMPv6NDOptHAInfo,
                                 ICMPv6NDOptPrefixInfo, IPv6,
                                 IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BE,
                                 MIP6MH_BU, MIP6MH_Generic, MIP6OptBRAdvice, MIP6OptUnknown)
@@ -252,8 +253,38 @@ def proxies():
     return sh("ip", "-6", "neigh", "show", "proxy")
 
 
+def na_listener():
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"homepeer")
+    s.settimeout(5)
+    return s
+
+
+def expect_na(s, target):
+    """The HA's unsolicited NA on the home link for `target` (§10.4.1)."""
+    end = time.monotonic() + 5
+    mac = json.loads(sh("ip", "-j", "link", "show", "home0"))[0]["address"]
+    while time.monotonic() < end:
+        try:
+            data, frm = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        if not data or data[0] != 136:
+            continue
+        na = ICMPv6ND_NA(data)
+        if na.tgt != target:
+            continue
+        lla = na.getlayer(ICMPv6NDOptDstLLAddr)
+        check(na.O == 1 and na.S == 0 and na.R == 0, "proxy NA for %s: O set, S and R clear" % target)
+        check(lla is not None and lla.lladdr == mac,
+              "proxy NA carries the home link's MAC %s (%s)" % (mac, lla.lladdr if lla else None))
+        return
+    check(False, "unsolicited proxy NA for %s on the home link" % target)
+
+
 def test_register(mn):
     st0 = stats()
+    nal = na_listener()
     mn.send(bu(HOA, 10, 1000))
     # 1000 * 4 s asked, max_lifetime 200 s -> 50 units.
     ba = check_ba(mn.recv_mh(), "register", 0, 10, lifetime=50)
@@ -268,6 +299,8 @@ def test_register(mn):
         check(any(v == COA for v in b.values()), "binding care-of address is the CoA: %s" % b)
     check(("%s dev mip6ha0" % HOA) in routes(), "host route HoA/128 dev mip6ha0")
     check(HOA in proxies(), "proxy ND entry on the home link")
+    expect_na(nal, HOA)
+    nal.close()
     # K flag mirrored; refresh with a newer sequence.
     mn.send(bu(HOA, 11, 10, flags=A | H | K))
     ba = check_ba(mn.recv_mh(), "refresh with K", 0, 11, lifetime=10)
@@ -544,6 +577,23 @@ def test_expiry(mn):
     check(counter(stats(), "mipsec_ha_bindings_expired_total") == 1, "expiry counted")
 
 
+def test_lflag(mn):
+    """L flag: the link-local address with the HoA's interface identifier
+    is proxied too; the L flag cannot change while bound (139)."""
+    h, ll = "2001:db8:8::160", "fe80::160"
+    nal = na_listener()
+    mn.send(bu(h, 1, 10, flags=A | H | L))
+    check_ba(mn.recv_mh(), "L flag registration", 0, 1, hoa=h)
+    check(h in proxies() and ll in proxies(), "proxy entries for the HoA and %s" % ll)
+    expect_na(nal, ll)
+    nal.close()
+    mn.send(bu(h, 2, 10))
+    check_ba(mn.recv_mh(), "L flag dropped while bound", 139, 2, hoa=h)
+    mn.send(bu(h, 3, 0, flags=A | H | L))
+    check_ba(mn.recv_mh(), "L flag deregistration", 0, 3, hoa=h, lifetime=0)
+    check(h not in proxies() and ll not in proxies(), "both proxy entries removed")
+
+
 def main():
     setup_net()
     d = start_daemon()
@@ -560,6 +610,7 @@ def main():
         test_reload_mpa(mn)
         test_deregister(mn)
         test_expiry(mn)
+        test_lflag(mn)
         before = set(bindings())
         stop_daemon(d)
         check("2001:db8:8::101" not in routes(), "routes removed at stop")

@@ -271,9 +271,8 @@ static void log_bu(const struct bu_ctx *b, const struct ha_bu_decision *d)
 		return;
 	inet_ntop(AF_INET6, b->hoa, h, sizeof(h));
 	ip_addr_fmt(&b->rx->peer, c, sizeof(c));
-	log_debug(MOD, "binding update rejected hoa=%s coa=%s port=%u seq=%u lifetime=%u status=%u (%s)", h, c,
-		 b->rx->peer_port, b->m->u.bu.seq, d->lifetime, d->status,
-		 ha_ba_status_name(d->status));
+	log_debug(MOD, "binding update rejected hoa=%s coa=%s port=%u seq=%u status=%u (%s)",
+		  h, c, b->rx->peer_port, b->m->u.bu.seq, d->status, ha_ba_status_name(d->status));
 }
 
 static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c,

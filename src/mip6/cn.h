@@ -113,6 +113,23 @@ void cn_tun_rx(void *arg, struct mip6_tunpkt *p);
 void cn_rr_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *m);
 
 /* cn_bu.c */
+/* BA status codes (RFC 6275 §6.1.8) the CN uses. */
+enum cn_ba_status {
+	CN_BA_ACCEPTED = 0,
+	CN_BA_INSUFFICIENT = 130,
+	CN_BA_HOME_REG_NOT_SUPPORTED = 131,
+	CN_BA_SEQ_OUT_OF_WINDOW = 135,
+	CN_BA_EXPIRED_HOME_NONCE = 136,
+	CN_BA_EXPIRED_COA_NONCE = 137,
+	CN_BA_EXPIRED_NONCES = 138,
+};
+/* §9.5.1: status for the nonces a BU names (NULL: index no longer known);
+ * a deregistration needs only the home nonce. */
+uint8_t cn_nonce_status(const struct rr_nonce *home, const struct rr_nonce *care_of,
+			bool dereg);
+/* Lifetime granted, seconds, for a BU asking `units` * 4 s (> 0): at most
+ * max_s, a multiple of 4, at least 4. */
+uint32_t cn_grant_lifetime(uint16_t units, uint32_t max_s);
 void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *m);
 /* Housekeeping: expiry and BRRs. */
 void cn_bindings_tick(struct cn *cn, uint64_t now_ms);

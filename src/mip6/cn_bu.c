@@ -15,16 +15,6 @@
 
 #define MOD "cn"
 
-/* BA status codes (RFC 6275 §6.1.8). */
-enum {
-	BA_ACCEPTED = 0,
-	BA_INSUFFICIENT = 130,
-	BA_HOME_REG_NOT_SUPPORTED = 131,
-	BA_SEQ_OUT_OF_WINDOW = 135,
-	BA_EXPIRED_HOME_NONCE = 136,
-	BA_EXPIRED_COA_NONCE = 137,
-	BA_EXPIRED_NONCES = 138,
-};
 
 struct cn_bext *cn_bext(struct cn *cn, const struct bce *e)
 {
@@ -139,26 +129,35 @@ static bool bu_options(const struct cn_mh_in *in, const struct mh_msg *m,
 	return true;
 }
 
-/* Status 136/137/138 when a nonce index is no longer known. */
-static uint8_t nonce_status(const struct rr_nonce *hn, const struct rr_nonce *cnn, bool dereg)
+uint8_t cn_nonce_status(const struct rr_nonce *hn, const struct rr_nonce *cnn, bool dereg)
 {
 	if (!hn && (dereg || cnn))
-		return BA_EXPIRED_HOME_NONCE;
+		return CN_BA_EXPIRED_HOME_NONCE;
 	if (!hn)
-		return BA_EXPIRED_NONCES;
+		return CN_BA_EXPIRED_NONCES;
 	if (!dereg && !cnn)
-		return BA_EXPIRED_COA_NONCE;
-	return BA_ACCEPTED;
+		return CN_BA_EXPIRED_COA_NONCE;
+	return CN_BA_ACCEPTED;
 }
 
 static void count_status(uint8_t st)
 {
-	if (st == BA_EXPIRED_HOME_NONCE)
+	if (st == CN_BA_EXPIRED_HOME_NONCE)
 		counter_inc(&cn_c_bu_expired_home);
-	else if (st == BA_EXPIRED_COA_NONCE)
+	else if (st == CN_BA_EXPIRED_COA_NONCE)
 		counter_inc(&cn_c_bu_expired_coa);
 	else
 		counter_inc(&cn_c_bu_expired_both);
+}
+
+uint32_t cn_grant_lifetime(uint16_t units, uint32_t max_s)
+{
+	uint32_t life = (uint32_t)units * 4;
+
+	if (life > max_s)
+		life = max_s;
+	life -= life % 4;	/* the BA says it in 4-second units */
+	return life ? life : 4;
 }
 
 static bool compute_kbm(const struct rr_nonce *hn, const struct rr_nonce *cnn,
@@ -186,7 +185,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 	/* §9.5.1: the sequence number must be newer than the binding's. */
 	if (e && !seq_newer(m->u.bu.seq, e->seq)) {
 		counter_inc(&cn_c_bu_seq);
-		send_ba(cn, in, hoa, coa, BA_SEQ_OUT_OF_WINDOW, e->seq, 0, kbm);
+		send_ba(cn, in, hoa, coa, CN_BA_SEQ_OUT_OF_WINDOW, e->seq, 0, kbm);
 		return;
 	}
 	if (dereg) {
@@ -194,15 +193,10 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 			cn_binding_remove(cn, e, false);
 		counter_inc(&cn_c_bu_dereg);
 		if (ack)
-			send_ba(cn, in, hoa, coa, BA_ACCEPTED, m->u.bu.seq, 0, kbm);
+			send_ba(cn, in, hoa, coa, CN_BA_ACCEPTED, m->u.bu.seq, 0, kbm);
 		return;
 	}
-	uint32_t life = (uint32_t)m->u.bu.lifetime * 4;
-	if (life > cn->cfg->max_binding_lifetime)
-		life = cn->cfg->max_binding_lifetime;
-	life -= life % 4;	/* the BA says it in 4-second units */
-	if (life == 0)
-		life = 4;
+	uint32_t life = cn_grant_lifetime(m->u.bu.lifetime, cn->cfg->max_binding_lifetime);
 	struct bce_update u = { .hoa = h, .seq = m->u.bu.seq, .lifetime_s = life,
 				.coa_port = in->udp ? in->peer_port : 0, .peer = BCE_PEER_NONE };
 	u.coa.family = AF_INET6;
@@ -212,7 +206,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 	bool fresh = !e;
 	if (fresh && !(u.ext = ext_alloc(cn))) {
 		counter_inc(&cn_c_bu_full);
-		send_ba(cn, in, hoa, coa, BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
+		send_ba(cn, in, hoa, coa, CN_BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
 		return;
 	}
 	if (!fresh)
@@ -222,7 +216,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 		if (fresh)
 			ext_release(cn, u.ext);
 		counter_inc(&cn_c_bu_full);
-		send_ba(cn, in, hoa, coa, BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
+		send_ba(cn, in, hoa, coa, CN_BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
 		return;
 	}
 	struct cn_bext *x = cn_bext(cn, e);
@@ -236,7 +230,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 		 inet_ntop(AF_INET6, hoa, a, sizeof(a)), inet_ntop(AF_INET6, coa, c, sizeof(c)),
 		 life, m->u.bu.seq);
 	if (ack)
-		send_ba(cn, in, hoa, coa, BA_ACCEPTED, m->u.bu.seq, (uint16_t)(life / 4), kbm);
+		send_ba(cn, in, hoa, coa, CN_BA_ACCEPTED, m->u.bu.seq, (uint16_t)(life / 4), kbm);
 }
 
 void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *m)
@@ -255,7 +249,7 @@ void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *
 	/* §9.5.1: a CN that is no home agent refuses home registrations. */
 	if (m->u.bu.flags & MH_BU_H) {
 		counter_inc(&cn_c_bu_home_reg);
-		send_ba(cn, in, hoa, coa, BA_HOME_REG_NOT_SUPPORTED, m->u.bu.seq, 0, NULL);
+		send_ba(cn, in, hoa, coa, CN_BA_HOME_REG_NOT_SUPPORTED, m->u.bu.seq, 0, NULL);
 		return;
 	}
 	if (!bu_options(in, m, &nonce, &auth_off))
@@ -268,8 +262,8 @@ void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *
 	const struct rr_nonce *hn = rr_table_lookup(&cn->rr, nonce->u.nonce.home, now);
 	const struct rr_nonce *cnn = dereg ? NULL :
 				     rr_table_lookup(&cn->rr, nonce->u.nonce.care_of, now);
-	uint8_t st = nonce_status(hn, cnn, dereg);
-	if (st != BA_ACCEPTED) {
+	uint8_t st = cn_nonce_status(hn, cnn, dereg);
+	if (st != CN_BA_ACCEPTED) {
 		count_status(st);
 		send_ba(cn, in, hoa, coa, st, m->u.bu.seq, 0, NULL);
 		return;

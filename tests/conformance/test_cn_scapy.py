@@ -405,6 +405,19 @@ def run(w):
         if mh:
             check(len(mh) == 16, f"status {st} BA has no BAD ({len(mh)} octets)")
 
+    # A native HoTI with a wrong checksum is not answered (the kernel's raw
+    # IPPROTO_MH socket or our parser drops it).
+    raw0, bad0 = counter("native_mh_received"), counter("mh_malformed")
+    hoti = bytearray(bytes(IPv6(src=HOA, dst=CN) / MIP6MH_HoTI(cookie=b"\x01" * 8))[40:])
+    check(mh_csum_ok(HOA, CN, bytes(hoti)), "scapy's HoTI checksum agrees with ours")
+    hoti[5] ^= 0x01
+    w.send_native(IPv6(src=HOA, dst=CN, nh=135) / Raw(bytes(hoti)))
+    check(w.expect(lambda p: p if MIP6MH_HoT in p else None, timeout=1.0) is None,
+          "HoTI with a wrong checksum: no HoT")
+    print("     (dropped by the %s)" % ("kernel" if counter("native_mh_received") == raw0
+                                         else "parser, mh_malformed %d -> %d"
+                                         % (bad0, counter("mh_malformed"))))
+
     # Data with a HAO for a home address without binding: BE status 1.
     w.send_udp(IPv6(src=COA, dst=CN, nh=60) / Raw(hao_hdr(17, HOA2) + udp_b))
 

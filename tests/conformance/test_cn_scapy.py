@@ -300,6 +300,11 @@ def main():
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        text = open(logpath).read()
+        check(proc.returncode == 0, f"mipsecd exits cleanly on SIGTERM (rc {proc.returncode})")
+        check("Sanitizer" not in text and "runtime error" not in text,
+              "no sanitizer report from mipsecd")
         if FAILURES:
             print("---- mipsecd log ----")
             print(open(logpath).read()[-6000:])

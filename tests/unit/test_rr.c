@@ -15,7 +15,10 @@
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -242,6 +245,78 @@ static void test_mn(void **state)
 	assert_true(rr_mn_ready(&m, true, 3000));
 }
 
+/* Random inputs through both implementations: ours and Python's hashlib
+ * and hmac (skipped when /usr/bin/python3 is missing). Each line carries
+ * kcn hoa coa cn nonce mh auth_off in hex; Python prints home token,
+ * care-of token, Kbm, deregistration Kbm and the authenticator. */
+static const char py_oracle[] =
+	"import sys, hmac, hashlib\n"
+	"for line in sys.stdin:\n"
+	"    k, h, c, n, no, mh, off = line.split()\n"
+	"    k, h, c, n, no, mh, off = [bytes.fromhex(x) for x in (k, h, c, n, no, mh)] + [int(off)]\n"
+	"    ht = hmac.new(k, h + no + b'\\0', hashlib.sha1).digest()[:8]\n"
+	"    ct = hmac.new(k, c + no + b'\\1', hashlib.sha1).digest()[:8]\n"
+	"    kbm = hashlib.sha1(ht + ct).digest()\n"
+	"    kd = hashlib.sha1(ht).digest()\n"
+	"    d = c + n + mh[:4] + b'\\0\\0' + mh[6:off] + mh[off + 12:]\n"
+	"    a = hmac.new(kbm, d, hashlib.sha1).digest()[:12]\n"
+	"    print(ht.hex(), ct.hex(), kbm.hex(), kd.hex(), a.hex())\n";
+
+static void hex(FILE *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fputc(' ', f);
+}
+
+static void test_python_random(void **state)
+{
+	enum { N = 64 };
+	static struct { uint8_t k[20], h[16], c[16], n[16], no[8], mh[64]; size_t len, off; } v[N];
+	char in[] = "/tmp/test_rr_in.XXXXXX", script[] = "/tmp/test_rr_py.XXXXXX";
+	char cmd[256], line[512];
+
+	if (access("/usr/bin/python3", X_OK) != 0)
+		skip();
+	int fi = mkstemp(in), fs = mkstemp(script);
+	assert_true(fi >= 0 && fs >= 0);
+	assert_int_equal(write(fs, py_oracle, sizeof(py_oracle) - 1), (ssize_t)sizeof(py_oracle) - 1);
+	close(fs);
+	FILE *f = fdopen(fi, "w");
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(rr_random(&v[i], sizeof(v[i]) - 2 * sizeof(size_t)), 0);
+		v[i].len = 8 * (3 + (size_t)(v[i].mh[0] % 6));		/* 24 .. 64 */
+		v[i].off = 6 + (size_t)v[i].mh[1] % (v[i].len - 6 - 12 + 1);
+		hex(f, v[i].k, 20), hex(f, v[i].h, 16), hex(f, v[i].c, 16), hex(f, v[i].n, 16);
+		hex(f, v[i].no, 8), hex(f, v[i].mh, v[i].len);
+		fprintf(f, "%zu\n", v[i].off);
+	}
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s < %s", script, in);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	for (int i = 0; i < N; i++) {
+		uint8_t ht[8], ct[8], kbm[20], kd[20], a[12];
+		char want[160], got[160] = "";
+		FILE *g = fmemopen(got, sizeof(got), "w");
+
+		assert_non_null(fgets(line, sizeof(line), p));
+		assert_int_equal(rr_keygen_token(v[i].k, v[i].h, v[i].no, RR_HOME, ht), 0);
+		assert_int_equal(rr_keygen_token(v[i].k, v[i].c, v[i].no, RR_CAREOF, ct), 0);
+		assert_int_equal(rr_kbm(ht, ct, kbm), 0);
+		assert_int_equal(rr_kbm(ht, NULL, kd), 0);
+		assert_int_equal(rr_auth(kbm, v[i].c, v[i].n, v[i].mh, v[i].len, v[i].off, a), 0);
+		hex(g, ht, 8), hex(g, ct, 8), hex(g, kbm, 20), hex(g, kd, 20), hex(g, a, 12);
+		fclose(g);
+		got[strlen(got) - 1] = '\n';
+		snprintf(want, sizeof(want), "%s", line);
+		assert_string_equal(got, want);
+	}
+	assert_int_equal(pclose(p), 0);
+	unlink(in);
+	unlink(script);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_table_rotation),
 		cmocka_unit_test(test_table_expiry),
 		cmocka_unit_test(test_mn),
+		cmocka_unit_test(test_python_random),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

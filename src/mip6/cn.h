@@ -25,6 +25,7 @@
 
 #define CN_MAX_IFACES 8
 #define CN_DEFAULT_TUN "mip6cn0"
+#define CN_MAX_BINDINGS (1u << 22)	/* the per-binding side table is allocated up front */
 
 struct cn_config {
 	char ifaces[CN_MAX_IFACES][IFNAMSIZ];
@@ -77,7 +78,6 @@ struct cn {
 	/* Binding Error rate limit (RFC 6275 §9.3.3): a token bucket. */
 	double be_tokens;
 	uint64_t be_last_ms;
-	uint8_t buf[2048];		/* packets the CN builds */
 };
 
 /* Counters, registered by cn_counters_register(). */
@@ -137,7 +137,7 @@ void cn_bindings_tick(struct cn *cn, uint64_t now_ms);
 void cn_binding_remove(struct cn *cn, struct bce *e, bool expired);
 struct cn_bext *cn_bext(struct cn *cn, const struct bce *e);
 
-/* cn_out.c: sending. The MH in cn->buf is wrapped as the path needs:
+/* cn_out.c: sending. A Mobility Header is wrapped as the path needs:
  * native (raw socket, no extension headers) or in UDP to the peer with an
  * IPv6 header and, when rh2 is set, a type 2 routing header. `mh` must have
  * its checksum already computed over (src, rh2 ? rh2 : dst). */

@@ -80,8 +80,7 @@ void cn_binding_remove(struct cn *cn, struct bce *e, bool expired)
 
 /* Sends a BA for a BU. kbm NULL: no Binding Authorization Data (statuses
  * 136-138, where the CN cannot compute Kbm, and 131). */
-static void send_ba(struct cn *cn, const struct cn_mh_in *in, const uint8_t *hoa,
-		    const uint8_t *coa, uint8_t status, uint16_t seq, uint16_t lifetime,
+static void send_ba(struct cn *cn, const struct cn_mh_in *in, const uint8_t *coa, uint8_t status, uint16_t seq, uint16_t lifetime,
 		    const uint8_t *kbm)
 {
 	static const uint8_t zero[RR_AUTH_LEN];
@@ -103,7 +102,6 @@ static void send_ba(struct cn *cn, const struct cn_mh_in *in, const uint8_t *hoa
 		return;
 	if (kbm && rr_seal(mh, (size_t)n, kbm, coa, in->dst, in->dst, final) < 0)
 		return;
-	(void)hoa;
 	struct cn_out o = { .src = in->dst, .dst = in->src, .rh2 = rh2, .udp = in->udp,
 			    .peer = in->peer, .peer_port = in->peer_port };
 	if (cn_send_mh(cn, &o, mh, (size_t)n) == 0)
@@ -185,7 +183,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 	/* §9.5.1: the sequence number must be newer than the binding's. */
 	if (e && !seq_newer(m->u.bu.seq, e->seq)) {
 		counter_inc(&cn_c_bu_seq);
-		send_ba(cn, in, hoa, coa, CN_BA_SEQ_OUT_OF_WINDOW, e->seq, 0, kbm);
+		send_ba(cn, in, coa, CN_BA_SEQ_OUT_OF_WINDOW, e->seq, 0, kbm);
 		return;
 	}
 	if (dereg) {
@@ -193,7 +191,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 			cn_binding_remove(cn, e, false);
 		counter_inc(&cn_c_bu_dereg);
 		if (ack)
-			send_ba(cn, in, hoa, coa, CN_BA_ACCEPTED, m->u.bu.seq, 0, kbm);
+			send_ba(cn, in, coa, CN_BA_ACCEPTED, m->u.bu.seq, 0, kbm);
 		return;
 	}
 	uint32_t life = cn_grant_lifetime(m->u.bu.lifetime, cn->cfg->max_binding_lifetime);
@@ -206,7 +204,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 	bool fresh = !e;
 	if (fresh && !(u.ext = ext_alloc(cn))) {
 		counter_inc(&cn_c_bu_full);
-		send_ba(cn, in, hoa, coa, CN_BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
+		send_ba(cn, in, coa, CN_BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
 		return;
 	}
 	if (!fresh)
@@ -216,7 +214,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 		if (fresh)
 			ext_release(cn, u.ext);
 		counter_inc(&cn_c_bu_full);
-		send_ba(cn, in, hoa, coa, CN_BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
+		send_ba(cn, in, coa, CN_BA_INSUFFICIENT, m->u.bu.seq, 0, kbm);
 		return;
 	}
 	struct cn_bext *x = cn_bext(cn, e);
@@ -230,7 +228,7 @@ static void bu_register(struct cn *cn, const struct cn_mh_in *in, const struct m
 		 inet_ntop(AF_INET6, hoa, a, sizeof(a)), inet_ntop(AF_INET6, coa, c, sizeof(c)),
 		 life, m->u.bu.seq);
 	if (ack)
-		send_ba(cn, in, hoa, coa, CN_BA_ACCEPTED, m->u.bu.seq, (uint16_t)(life / 4), kbm);
+		send_ba(cn, in, coa, CN_BA_ACCEPTED, m->u.bu.seq, (uint16_t)(life / 4), kbm);
 }
 
 void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *m)
@@ -249,7 +247,7 @@ void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *
 	/* §9.5.1: a CN that is no home agent refuses home registrations. */
 	if (m->u.bu.flags & MH_BU_H) {
 		counter_inc(&cn_c_bu_home_reg);
-		send_ba(cn, in, hoa, coa, CN_BA_HOME_REG_NOT_SUPPORTED, m->u.bu.seq, 0, NULL);
+		send_ba(cn, in, coa, CN_BA_HOME_REG_NOT_SUPPORTED, m->u.bu.seq, 0, NULL);
 		return;
 	}
 	if (!bu_options(in, m, &nonce, &auth_off))
@@ -265,7 +263,7 @@ void cn_bu_input(struct cn *cn, const struct cn_mh_in *in, const struct mh_msg *
 	uint8_t st = cn_nonce_status(hn, cnn, dereg);
 	if (st != CN_BA_ACCEPTED) {
 		count_status(st);
-		send_ba(cn, in, hoa, coa, st, m->u.bu.seq, 0, NULL);
+		send_ba(cn, in, coa, st, m->u.bu.seq, 0, NULL);
 		return;
 	}
 	/* The CN's own address in the MAC is the one the BU was sent to. */
@@ -329,6 +327,9 @@ void cn_bindings_tick(struct cn *cn, uint64_t now_ms)
 	if (!cn->cfg->brr_before)
 		return;
 	uint64_t window = (uint64_t)cn->cfg->brr_before * 1000;
+	/* Walk the cache only when some binding is inside the window. */
+	if (bcache_next_expiry(cn->bc) > now_ms + window)
+		goto out;
 	while ((e = bcache_next(cn->bc, &cur))) {
 		struct cn_bext *x = cn_bext(cn, e);
 
@@ -340,5 +341,6 @@ void cn_bindings_tick(struct cn *cn, uint64_t now_ms)
 		x->brr_sent_ms = now_ms;
 		send_brr(cn, e);
 	}
+out:
 	mip6_ep_flush(cn->ep);
 }

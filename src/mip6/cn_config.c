@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "daemon/config.h"
-#include "mip6/bcache.h"
 #include "mip6/cn.h"
 
 static void get_u32(struct cfg_ctx *ctx, const config_setting_t *b, const char *name,
@@ -85,7 +84,7 @@ void *cn_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 				  "must be an address, not a prefix");
 		c->bind = p.addr;
 	}
-	get_u32(ctx, b, "max_bindings", 1, BCACHE_HARD_MAX, &c->max_bindings);
+	get_u32(ctx, b, "max_bindings", 1, CN_MAX_BINDINGS, &c->max_bindings);
 	get_u32(ctx, b, "kcn_lifetime", 1, 86400, &c->kcn_lifetime);
 	get_u32(ctx, b, "nonce_lifetime", 1, RR_MAX_NONCE_LIFETIME, &c->nonce_lifetime);
 	if (c->nonce_interval > c->nonce_lifetime)

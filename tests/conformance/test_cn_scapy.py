@@ -2,7 +2,7 @@
 """The correspondent node role against a mobile node played by scapy.
 
 mipsecd runs the `cn` role in a private network namespace (the test re-runs
-itself under `unshare -r -n`). One veth pair: eth0 (the CN, 2001:db8:c::1)
+itself under `unshare -n`, or `unshare -r -n` when not root). One veth pair: eth0 (the CN, 2001:db8:c::1)
 and peer0, where scapy sends and receives raw frames for the HA, the HoA and
 the CoA (default route via fe80::2 = peer0). Everything the MN side needs is
 computed here with hashlib/hmac from the RFC 6275 text, never by our code:
@@ -40,8 +40,12 @@ if os.environ.get("MIPSEC_CN_NS") != "1":
     if not shutil.which("unshare"):
         print("SKIP: unshare not found")
         sys.exit(77)
+    ns = ["unshare", "-n"] if os.getuid() == 0 else ["unshare", "-r", "-n"]
+    if subprocess.run(ns + ["true"], capture_output=True).returncode != 0:
+        print(f"SKIP: cannot create a network namespace ({' '.join(ns)} failed)")
+        sys.exit(77)
     env = dict(os.environ, MIPSEC_CN_NS="1")
-    r = subprocess.run(["unshare", "-r", "-n", sys.executable, __file__], env=env)
+    r = subprocess.run(ns + [sys.executable, __file__], env=env)
     sys.exit(r.returncode)
 
 from scapy.all import Ether, IPv6, UDP, Raw, conf  # noqa: E402

@@ -54,12 +54,49 @@ void cn_mh_input(struct cn *cn, const struct cn_mh_in *in)
 	}
 }
 
+static size_t put_pad(uint8_t *p, size_t n)
+{
+	if (n == 1)
+		p[0] = OPT_PAD1;
+	else if (n > 1) {
+		p[0] = OPT_PADN;
+		p[1] = (uint8_t)(n - 2);
+		memset(p + 2, 0, n - 2);
+	}
+	return n;
+}
+
+/* Rewrites a Destination Options header without its HAO: the other options
+ * keep their offsets modulo 8 (so their alignment rules still hold), with
+ * at most 7 octets of padding between them (RFC 8200 §4.2; Linux drops
+ * more). Returns the new length, a multiple of 8. */
+static size_t opts_without_hao(const uint8_t *hdr, const struct ext_opts *o, uint8_t *out)
+{
+	size_t w = 2;
+
+	out[0] = hdr[0];
+	for (size_t k = 0; k < o->n; k++) {
+		const struct ext_opt *x = &o->opt[k];
+
+		if (x->type == OPT_PAD1 || x->type == OPT_PADN || x->type == OPT_HAO)
+			continue;
+		w += put_pad(out + w, (x->off % 8 + 8 - w % 8) % 8);
+		memcpy(out + w, hdr + x->off, 2u + x->len);
+		w += 2u + x->len;
+	}
+	w += put_pad(out + w, (8 - w % 8) % 8);
+	out[1] = (uint8_t)(w / 8 - 1);
+	return w;
+}
+
 /* Removes the Home Address option of a packet from a MN: the whole
  * Destination Options header when the HAO is all it holds (besides
- * padding), else the option becomes PadN. Returns the new start. */
+ * padding), else the header shrinks to the other options. The packet
+ * start moves forward; returns it, NULL when malformed. */
 static uint8_t *strip_hao(uint8_t *pkt, size_t *len, const struct ipv6_chain *c)
 {
 	size_t hao_off = (size_t)(c->hoa - pkt);
+	uint8_t nhdr[MH_MAX_LEN];
 
 	for (size_t i = 0; i < c->n; i++) {
 		const struct ipv6_ext *x = &c->ext[i];
@@ -67,25 +104,27 @@ static uint8_t *strip_hao(uint8_t *pkt, size_t *len, const struct ipv6_chain *c)
 
 		if (x->proto != PROTO_DSTOPTS || hao_off < x->off || hao_off >= x->off + x->len)
 			continue;
-		if (ext_opts_parse(pkt + x->off, x->len, PROTO_DSTOPTS, &o, NULL) != WIRE_OK)
+		if (x->len > sizeof(nhdr) ||
+		    ext_opts_parse(pkt + x->off, x->len, PROTO_DSTOPTS, &o, NULL) != WIRE_OK)
 			return NULL;
 		size_t others = 0;
 		for (size_t k = 0; k < o.n; k++)
 			others += o.opt[k].type != OPT_PAD1 && o.opt[k].type != OPT_PADN &&
 				  o.opt[k].type != OPT_HAO;
+		size_t shrink = x->len;
 		if (others) {
-			uint8_t *opt = pkt + hao_off - 2;
-			opt[0] = OPT_PADN;
-			memset(opt + 2, 0, HAO_LEN);
-			return pkt;
+			size_t nl = opts_without_hao(pkt + x->off, &o, nhdr);
+			shrink = x->len - nl;
+			memcpy(pkt + x->off + shrink, nhdr, nl);
+		} else {
+			/* The header before it names what follows it instead. */
+			uint8_t *prev_nh = i == 0 ? pkt + 6 : pkt + c->ext[i - 1].off;
+			*prev_nh = pkt[x->off];
 		}
-		/* The header before it names what follows it instead. */
-		uint8_t *prev_nh = i == 0 ? pkt + 6 : pkt + c->ext[i - 1].off;
-		*prev_nh = pkt[x->off];
-		put_be16(pkt + 4, (uint16_t)(get_be16(pkt + 4) - x->len));
-		memmove(pkt + x->len, pkt, x->off);
-		*len -= x->len;
-		return pkt + x->len;
+		put_be16(pkt + 4, (uint16_t)(get_be16(pkt + 4) - shrink));
+		memmove(pkt + shrink, pkt, x->off);
+		*len -= shrink;
+		return pkt + shrink;
 	}
 	return NULL;
 }

@@ -360,6 +360,18 @@ def run(w):
               f"RO packet delivered to the CN host from HoA ({addr[0]})")
     except socket.timeout:
         check(False, "RO packet delivered to the CN host")
+    # A Destination Options header with another option next to the HAO
+    # (experimental type 0x1e, "skip if unknown"): the HAO goes, the other
+    # option stays, and the kernel still accepts the packet.
+    opts = bytes([17, 3, 0x1e, 4, 1, 2, 3, 4, 1, 2, 0, 0, 0, 0, 201, 16]) + a16(HOA)
+    udp2 = bytes(IPv6(src=HOA, dst=CN) / UDP(sport=6000, dport=5000) / Raw(b"two-opts"))[40:]
+    w.send_udp(IPv6(src=COA, dst=CN, nh=60) / Raw(opts + udp2))
+    try:
+        data, addr = rx.recvfrom(100)
+        check(data == b"two-opts" and addr[0] == HOA,
+              "RO packet with another destination option delivered from HoA")
+    except socket.timeout:
+        check(False, "RO packet with another destination option delivered")
     rx.sendto(b"reply", (HOA, 6000))
 
     def ro(p, inner):

@@ -203,6 +203,9 @@ static json_t *icmp6_json(const uint8_t *buf, size_t len, const uint8_t *src,
 
 	if (icmp6_parse(buf, len, src, dst, &m, err))
 		return NULL;
+	/* Neighbor Discovery (types 133-136) has its own view: wirejson_nd.c */
+	if (m.type >= 133 && m.type <= 136)
+		return nd_to_json(buf, len, src, dst, err);
 	o = json_object();
 	set_int(o, "type", m.type);
 	set_int(o, "code", m.code);
@@ -906,6 +909,10 @@ static int enc_icmp6(const json_t *o, uint8_t *buf, size_t size, const uint8_t *
 	    !num(o, "icmpv6", "code", 255, &code, err) ||
 	    !num(o, "icmpv6", "checksum", 0xffff, &csum, err) || space(8, size, "icmpv6", err))
 		return -1;
+	/* Neighbor Discovery (types 133-136) is built by wirejson_nd.c */
+	if (type >= 133 && type <= 136)
+		return nd_from_json(o, buf, size, has(o, "checksum") ? NULL : src,
+				    has(o, "checksum") ? NULL : dst, err);
 	m.type = (uint8_t)type;
 	m.code = (uint8_t)code;
 	m.checksum = (uint16_t)csum;

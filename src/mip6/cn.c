@@ -138,10 +138,10 @@ static int raw_open(const char *bind_dev, bool rx)
 				   (socklen_t)strlen(bind_dev)) < 0)
 		goto fail;
 	return fd;
-fail:;
-	int e = errno;
+fail:
+	on = errno;
 	close(fd);
-	return -e;
+	return -on;
 }
 
 /* ---- tables ---------------------------------------------------------------- */
@@ -200,13 +200,15 @@ static void *cn_init(struct daemon *d, void *cfgp)
 	cn->tun_ifindex = mip6_ep_tun_ifindex(cn->ep);
 	if (cfg->native) {
 		const char *dev = cfg->n_ifaces ? cfg->ifaces[0] : NULL;
-		if ((rc = raw_open(NULL, true)) < 0 || (cn->raw_fd = rc,
-		    (rc = raw_open(dev, false)) < 0)) {
+		cn->raw_fd = raw_open(NULL, true);
+		rc = cn->raw_fd;
+		if (rc >= 0)
+			rc = cn->raw_tx_fd = raw_open(dev, false);
+		if (rc < 0) {
 			log_err(MOD, "cannot open a raw IPPROTO_MH socket dev=%s err=\"%s\"",
 				dev ? dev : "-", strerror(-rc));
 			goto fail;
 		}
-		cn->raw_tx_fd = rc;
 		cn->raw_w = io_watch_add(d->loop, cn->raw_fd, on_raw, cn);
 		if (!cn->raw_w)
 			goto fail;

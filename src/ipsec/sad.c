@@ -101,11 +101,10 @@ static struct sa **slot_of(struct sad *sad, uint32_t spi, enum sa_dir dir)
 	return pp;
 }
 
-struct sa *sad_replace(struct sad *sad, struct sa *sa, int *err)
+struct sa *sad_replace(struct sad *sad, struct sa *sa)
 {
 	struct sa **pp = slot_of(sad, sa->spi, sa->dir), *old = *pp;
 
-	*err = 0;
 	if (old) {
 		sa->hnext = old->hnext;
 		*pp = sa;
@@ -124,13 +123,11 @@ struct sa *sad_replace(struct sad *sad, struct sa *sa, int *err)
 
 int sad_add(struct sad *sad, struct sa *sa)
 {
-	int err;
-
 	if (sad_lookup(sad, sa->spi, sa->dir)) {
 		errno = EEXIST;
 		return -1;
 	}
-	sad_replace(sad, sa, &err);
+	sad_replace(sad, sa);
 	return 0;
 }
 

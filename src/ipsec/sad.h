@@ -34,13 +34,14 @@ struct sad *sad_new(void);
 /* Frees the SAD and every SA in it. */
 void sad_free(struct sad *sad);
 
-/* Adds `sa` (the SAD takes ownership). -1 with errno EEXIST when an SA
- * with the same SPI and direction exists, ENOMEM on allocation failure. */
+/* Adds `sa` (the SAD takes ownership on success). -1 with errno EEXIST
+ * when an SA with the same SPI and direction exists. */
 int sad_add(struct sad *sad, struct sa *sa);
-/* Adds or replaces; the replaced SA (or NULL) is returned to the caller,
- * who frees it once no packet in flight uses it. NULL + errno on error
- * is told apart by `*err` (0 or an errno). */
-struct sa *sad_replace(struct sad *sad, struct sa *sa, int *err);
+/* Adds or replaces (the SAD takes ownership of `sa`); the replaced SA, or
+ * NULL, is handed back to the caller, who frees it once no packet in
+ * flight uses it. Cannot fail: when the table cannot grow, chains get
+ * longer. */
+struct sa *sad_replace(struct sad *sad, struct sa *sa);
 /* Unlinks and frees; false when absent. */
 bool sad_delete(struct sad *sad, uint32_t spi, enum sa_dir dir);
 struct sa *sad_lookup(const struct sad *sad, uint32_t spi, enum sa_dir dir);

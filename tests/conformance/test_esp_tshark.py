@@ -140,11 +140,14 @@ def sa_args(name, spi, esn=False):
     return a
 
 
-def encap(name, spi, payload, nh, count=1, seq=1, esn=False):
+def encap(name, spi, payload, nh, count=1, seq=1, esn=False, env=None,
+          esp_sa_file=None):
+    extra = ["--esp-sa-file", esp_sa_file] if esp_sa_file else []
     out = subprocess.run([TOOL, "encap"] + sa_args(name, spi, esn) +
                          ["--payload", payload.hex(), "--nh", str(nh),
-                          "--count", str(count), "--seq", str(seq)],
-                         capture_output=True, text=True, check=True).stdout
+                          "--count", str(count), "--seq", str(seq)] + extra,
+                         capture_output=True, text=True, check=True,
+                         env=env).stdout
     lines = out.splitlines()
     assert lines[0].startswith("record "), out
     pkts = [bytes.fromhex(l.split()[1]) for l in lines[1:] if l.startswith("packet ")]
@@ -199,8 +202,17 @@ def reference_check(name, spi, payload, nh, seq, esn):
     check(res and res[0].startswith("error auth"), f"{label}: tampered packet refused")
 
 
-def tshark_check(name, spi, inner, tmp, nat_t):
-    rec, pkts = encap(name, spi, inner, 41, count=3)
+def tshark_check(name, spi, inner, tmp, nat_t, via_file=False):
+    """via_file: the SA reaches tshark through the esp_sa file our SAD
+    writes in $HOME/.config/wireshark (HOME pointed at a scratch dir)
+    instead of through -o uat:esp_sa:<record>."""
+    env = dict(os.environ)
+    if via_file:
+        env["HOME"] = os.path.join(tmp, "home")
+        env.pop("XDG_CONFIG_HOME", None)
+        os.makedirs(env["HOME"], exist_ok=True)
+    rec, pkts = encap(name, spi, inner, 41, count=3, env=env,
+                      esp_sa_file="-" if via_file else None)
     frames = []
     for p in pkts:
         if nat_t:
@@ -212,12 +224,13 @@ def tshark_check(name, spi, inner, tmp, nat_t):
     r = subprocess.run(["tshark", "-n", "-r", pcap,
                         "-o", "esp.enable_encryption_decode:TRUE",
                         "-o", "esp.enable_authentication_check:TRUE",
-                        "-o", "uat:esp_sa:" + rec,
+                        ] + ([] if via_file else ["-o", "uat:esp_sa:" + rec]) + [
                         "-T", "fields", "-E", "separator=|",
                         "-e", "esp.decrypted_data", "-e", "esp.icv_good",
                         "-e", "esp.protocol"],
-                       capture_output=True, text=True, timeout=120)
-    label = f"tshark {name} {'UDP 4500' if nat_t else 'IPv6/ESP'}"
+                       capture_output=True, text=True, timeout=120, env=env)
+    label = (f"tshark {name} {'UDP 4500' if nat_t else 'IPv6/ESP'}"
+             f"{' esp_sa file' if via_file else ''}")
     if name == "chacha20poly1305" and (r.returncode != 0 or "ChaCha" in r.stderr
                                        or not r.stdout.strip()):
         print(f"note {label}: this tshark cannot decrypt ChaCha20-Poly1305 ESP "
@@ -253,6 +266,8 @@ def main():
             tshark_check(name, spi, inner, tmp, nat_t=True)
             tshark_check(name, spi + 1, inner, tmp, nat_t=False)
             spi += 2
+        tshark_check("aes256gcm16", spi, inner, tmp, nat_t=True, via_file=True)
+        tshark_check("aes128-sha256", spi + 1, inner, tmp, nat_t=True, via_file=True)
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 

@@ -5,6 +5,8 @@
  *                  --payload HEX
  *       prints "record <esp_sa UAT record>" then one "packet <hex>" line
  *       per packet (sequence numbers N, N+1, ...; default N = 1).
+ *       --esp-sa-file PATH also writes Wireshark's esp_sa file through
+ *       the SAD (PATH "-" = the default $HOME/.config/wireshark/esp_sa).
  *   esp_tool decap (same SA options) [--seq N] --packet HEX [--packet HEX..]
  *       prints per packet "ok <nh> <seq> <payload hex>" or
  *       "error <code> <message>". --seq N makes N-1 the highest sequence
@@ -67,6 +69,24 @@ static const char *err_name(enum esp_err e)
 	return (size_t)e < sizeof(n) / sizeof(n[0]) ? n[e] : "?";
 }
 
+/* The export goes through a SAD holding an inbound twin of the SA. */
+static int write_esp_sa(const struct sa_params *p, const char *path)
+{
+	struct sad *sad = sad_new();
+	struct sa_params q = *p;
+	struct sa *twin;
+
+	q.dir = SA_DIR_IN;
+	twin = sa_new(&q, NULL);
+	if (!sad || !twin || sad_add(sad, twin) < 0 ||
+	    sad_write_esp_sa_file(sad, strcmp(path, "-") ? path : NULL) < 0) {
+		perror("esp_tool: esp_sa file");
+		return -1;
+	}
+	sad_free(sad);
+	return 0;
+}
+
 static void usage(void)
 {
 	fputs("usage: esp_tool encap|decap --xform X --spi HEX --key HEX "
@@ -82,6 +102,7 @@ int main(int argc, char **argv)
 		{ "auth-key", 1, 0, 'a' }, { "esn", 0, 0, 'e' }, { "seq", 1, 0, 'q' },
 		{ "count", 1, 0, 'c' }, { "nh", 1, 0, 'n' }, { "src", 1, 0, 'S' },
 		{ "dst", 1, 0, 'D' }, { "payload", 1, 0, 'p' }, { "packet", 1, 0, 'P' },
+		{ "esp-sa-file", 1, 0, 'F' },
 		{ 0, 0, 0, 0 }
 	};
 	static uint8_t ekey[64], akey[64], buf[MAXPKT];
@@ -90,7 +111,7 @@ int main(int argc, char **argv)
 	struct sa_params p = { .spi = 0 };
 	uint64_t seq = 1;
 	unsigned nh = 41;
-	const char *payload = NULL;
+	const char *payload = NULL, *esp_sa_file = NULL;
 	enum sa_new_err ne;
 	bool encap;
 	struct sa *sa;
@@ -115,6 +136,7 @@ int main(int argc, char **argv)
 		case 'S': if (ip_addr_parse(optarg, AF_UNSPEC, &p.src)) usage(); break;
 		case 'D': if (ip_addr_parse(optarg, AF_UNSPEC, &p.dst)) usage(); break;
 		case 'p': payload = optarg; break;
+		case 'F': esp_sa_file = optarg; break;
 		case 'P': if (npackets < MAXPACKETS) packets[npackets++] = optarg; break;
 		default: usage();
 		}
@@ -138,6 +160,8 @@ int main(int argc, char **argv)
 			usage();
 		sad_esp_sa_record(sa, rec, sizeof(rec));
 		printf("record %s\n", rec);
+		if (esp_sa_file && write_esp_sa(&p, esp_sa_file))
+			return 1;
 		for (size_t i = 0; i < count; i++) {
 			static uint8_t out[MAXPKT];
 			enum esp_err e = esp_encap(sa, buf + hdr, payload_len, (uint8_t)nh,

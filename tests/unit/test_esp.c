@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/stats.h"
 #include "ipsec/esp.h"
 #include "ipsec/sa.h"
 #include "ipsec/sad.h"
@@ -641,6 +642,15 @@ static void test_bad_params(void **state)
 	assert_string_equal(sa_new_strerror(SA_NEW_ERR_SPI), "SPI 0-255 is reserved (RFC 4303 2.1)");
 }
 
+static uint64_t counter_value(const char *name)
+{
+	for (struct counter *c = counter_first(); c; c = c->next)
+		if (!strcmp(c->name, name))
+			return c->value;
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
 static void test_sad(void **state)
 {
 	struct sad *sad = sad_new();
@@ -683,7 +693,12 @@ static void test_sad(void **state)
 	assert_int_equal(sad_decap(sad, b, n, &used, &r), ESP_OK);
 	assert_int_equal(used->spi, 0x8000);
 	b[3] = 0x01;		/* SPI 0x8001: unknown */
-	assert_int_equal(sad_decap(sad, b, n, &used, &r), ESP_ERR_UNKNOWN_SPI);
+	{
+		uint64_t before = counter_value("mipsec_esp_unknown_spi_total");
+
+		assert_int_equal(sad_decap(sad, b, n, &used, &r), ESP_ERR_UNKNOWN_SPI);
+		assert_int_equal(counter_value("mipsec_esp_unknown_spi_total"), before + 1);
+	}
 	assert_null(used);
 	assert_int_equal(sad_decap(sad, b, 3, &used, &r), ESP_ERR_TRUNCATED);
 	sa_free(o);

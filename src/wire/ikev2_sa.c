@@ -23,16 +23,16 @@ static enum wire_err attrs_parse(const uint8_t *a, size_t len, size_t base, unsi
 		af_type = get_be16(a + off);
 		tv = af_type & IKEV2_ATTR_TV;
 		alen = tv ? 0 : get_be16(a + off + 2);
+		/* §3.3.5: Key Length is only ever TV. */
+		if ((af_type & 0x7fff) == IKEV2_ATTR_KEY_LENGTH && !tv)
+			return wire_fail(err, WIRE_EVALUE, base + off,
+					 "ikev2.sa: proposal %u transform %u Key Length attribute is not in TV format",
+					 pi, ti);
 		if (alen > len - off - 4)
 			return wire_fail(err, WIRE_ELEN, base + off + 2,
 					 "ikev2.sa: proposal %u transform %u attribute length %u overruns the transform",
 					 pi, ti, alen);
 		if ((af_type & 0x7fff) == IKEV2_ATTR_KEY_LENGTH) {
-			/* §3.3.5: Key Length is only ever TV. */
-			if (!tv)
-				return wire_fail(err, WIRE_EVALUE, base + off,
-						 "ikev2.sa: proposal %u transform %u Key Length attribute is not in TV format",
-						 pi, ti);
 			if (t->key_length >= 0)
 				return wire_fail(err, WIRE_EVALUE, base + off,
 						 "ikev2.sa: proposal %u transform %u has two Key Length attributes",

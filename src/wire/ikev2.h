@@ -38,7 +38,6 @@
 #define IKEV2_MAX_TRANSFORMS	24	/* per proposal */
 #define IKEV2_MAX_ATTRS		2	/* per transform */
 #define IKEV2_MAX_TS		16
-#define IKEV2_MAX_SPIS		64	/* per Delete payload view */
 #define IKEV2_MAX_CFG_ATTRS	16
 #define IKEV2_NONCE_MIN		16
 #define IKEV2_NONCE_MAX		256
@@ -142,7 +141,7 @@ enum {
 /* Traffic selector types (§3.13.1). */
 #define IKEV2_TS_IPV4_ADDR_RANGE 7
 #define IKEV2_TS_IPV6_ADDR_RANGE 8
-/* RFC 4877 §4.3 (after RFC 4301 §4.4.1.1): a selector for Mobility Header
+/* RFC 4877, after RFC 4301 §4.4.1.1: a selector for Mobility Header
  * messages (IP protocol 135) carries the MH type in the most significant
  * octet of the port fields; there is no TS type of its own. */
 #define IKEV2_IPPROTO_MH	135

@@ -459,6 +459,39 @@ def malformed():
         check(o.get("error") == want, f"malformed: {o.get('error')!r} != {want!r}")
 
 
+def encode_errors():
+    base = {"source_address": V4A, "destination_address": V4B}
+
+    def view(ike):
+        return {"ipv4": dict(base, udp={"source_port": 500, "destination_port": 500,
+                                        "ikev2": ike})}
+    cases = [
+        ({"exchange_type": 34, "payloads": [{"type": 40}]},
+         "encode.ikev2.Nonce: field nonce is missing"),
+        ({"exchange_type": 34, "initiator_spi": "0102"},
+         "encode.ikev2.header: field initiator_spi must be 8 octets"),
+        ({"exchange_type": 34, "flags": ["X"]},
+         "encode.ikev2.header: field flags must be a list of I, V, R"),
+        ({"exchange_type": 34, "payloads": [{"type": 44, "traffic_selectors": [
+            {"ts_type": 7, "starting_address": V6A, "ending_address": V6A}]}]},
+         "encode.ikev2.TSi: field starting_address is not an address of the ts_type"),
+        ({"exchange_type": 34, "payloads": [{"type": 46, "first_payload": 35, "data": ""},
+                                            {"type": 43, "vendor_id": "00"}]},
+         "ikev2.build: payload type 43 after the SK payload"),
+    ]
+    rc, res = iptool.encode([view(c) for c, _ in cases])
+    check(rc != 0, "encode errors: exit status 0")
+    for (c, want), r in zip(cases, res):
+        check(isinstance(r, dict) and r.get("error") == want, f"encode error: {r!r} != {want!r}")
+    # a deliberately wrong length is written as asked, and decode says so
+    rc, res = iptool.encode(view({"exchange_type": 34, "length": 29}))
+    check(rc == 0, "encode with length 29")
+    if rc == 0:
+        rc, objs = iptool.decode(res)
+        check(objs[0].get("error") == "ikev2: length 29 exceeds the 28 octets received",
+              f"decode of a wrong length: {objs[0]}")
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--write-corpus":
         os.makedirs(sys.argv[2], exist_ok=True)
@@ -474,6 +507,7 @@ def main():
     pkts = ours_to_scapy()
     tshark([p for _, p in VECTORS] + pkts)
     malformed()
+    encode_errors()
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1

@@ -566,6 +566,43 @@ static void test_payload_errors(void **state)
 	    1, 1, 0, 9, 1);
 }
 
+/* The decrypted content of SK is walked by the same rules. */
+static void test_inner_chain(void **state)
+{
+	uint8_t buf[128], nonce[16] = { 0 };
+	struct ikev2_builder b;
+	struct ikev2_chain c;
+	struct ikev2_hdr h;
+	struct wire_error err = { 0 };
+	int len;
+
+	ikev2_build_begin(&b, buf, sizeof(buf), NULL, NULL);
+	ikev2_add_nonce(&b, nonce, sizeof(nonce));
+	ikev2_add_raw(&b, 200, true, nonce, 4);
+	len = ikev2_build_end(&b);
+	assert_int_equal(ikev2_chain_parse(b.first, buf, (size_t)len, 100, &c, &err), WIRE_ETYPE);
+	assert_string_equal(err.msg, "ikev2: payload 2 type 200 is unknown and critical");
+	assert_int_equal(err.offset, 100 + 20);
+	assert_int_equal(c.notify, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+	assert_int_equal(c.notify_type, 200);
+	/* an empty chain is fine; a payload named but absent is not */
+	assert_int_equal(ikev2_chain_parse(IKEV2_PL_NONE, buf, 0, 0, &c, &err), WIRE_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(ikev2_chain_parse(IKEV2_PL_NONCE, buf, 0, 0, &c, &err), WIRE_ETRUNC);
+	assert_string_equal(err.msg, "ikev2: payload 1 (Nonce 40) header needs 4 octets, 0 left");
+	/* SKF: only fragment 1 names the first inner payload */
+	ikev2_build_begin(&b, buf, sizeof(buf), &init_hdr, NULL);
+	ikev2_add_sk(&b, &(struct ikev2_sk){ .first = IKEV2_PL_IDI, .frag_num = 2,
+					     .frag_total = 2, .len = 8 });
+	len = ikev2_build_end(&b);
+	EXPECT(buf, (size_t)len, WIRE_EVALUE,
+	       "ikev2.skf: fragment 2 names a first payload (35); only fragment 1 may");
+	/* the header alone */
+	assert_int_equal(ikev2_hdr_parse(buf, IKEV2_HDR_LEN, &h, &err), WIRE_OK);
+	assert_int_equal(h.length, (uint32_t)len);
+	assert_int_equal(h.next_payload, IKEV2_PL_SKF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_chain_errors),
 		cmocka_unit_test(test_sa_errors),
 		cmocka_unit_test(test_payload_errors),
+		cmocka_unit_test(test_inner_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

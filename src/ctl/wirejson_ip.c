@@ -959,8 +959,9 @@ static int enc_udp(const json_t *o, uint8_t *buf, size_t size, int af, const uin
 		memset(buf + 8, 0, m);
 		n = ikev2_from_json(json_object_get(o, "ikev2"), buf + 8 + m, size - 8 - m, err);
 		n = n < 0 ? -1 : n + (int)m;
-	} else
+	} else {
 		n = hexbytes(o, "udp", "payload", buf + 8, size - 8, err);
+	}
 	if (n < 0)
 		return -1;
 	if (udp_build(buf, size, (uint16_t)sp, (uint16_t)dp, (size_t)n,

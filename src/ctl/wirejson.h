@@ -40,4 +40,14 @@ json_t *nd_to_json(const uint8_t *buf, size_t len, const uint8_t *src, const uin
 int nd_from_json(const json_t *spec, uint8_t *buf, size_t size, const uint8_t *src,
 		 const uint8_t *dst, struct wire_error *err);
 
+/* An IKEv2 message (RFC 7296: header and payload chain, SK/SKF bodies
+ * opaque) through the wire/ikev2.h codec (wirejson_ike.c); buf starts at
+ * the IKE header (after any RFC 3948 non-ESP marker). Returns a new
+ * object or NULL with *err filled in. */
+json_t *ikev2_to_json(const uint8_t *buf, size_t len, struct wire_error *err);
+
+/* Builds an IKEv2 message from its JSON view into buf (Next Payload fields
+ * and lengths computed). Returns the length written or -1 with *err. */
+int ikev2_from_json(const json_t *spec, uint8_t *buf, size_t size, struct wire_error *err);
+
 #endif

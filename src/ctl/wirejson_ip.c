@@ -9,6 +9,7 @@
 #include "ctl/wirejson.h"
 #include "ctl/wirejson_util.h"
 #include "wire/exthdr.h"
+#include "wire/ikev2.h"
 #include "wire/icmp6msg.h"
 #include "wire/ipv4.h"
 #include "wire/ipv6.h"
@@ -263,6 +264,33 @@ static json_t *udpencap_json(const uint8_t *buf, size_t len, int depth, struct w
 	return o;
 }
 
+/* ---- IKEv2 on 500/4500 (issue 5, wip/ikew) ----
+ * IKE messages on port 500, and on 4500 after the RFC 3948 non-ESP marker
+ * (four zero octets), are shown as "ikev2"; anything else (ESP in UDP,
+ * NAT keepalives) stays "payload". */
+static bool ike_udp_json(json_t *o, const struct udp_hdr *u, struct wire_error *err)
+{
+	bool p500 = u->source_port == IKEV2_PORT || u->destination_port == IKEV2_PORT;
+	bool p4500 = u->source_port == IKEV2_NATT_PORT || u->destination_port == IKEV2_NATT_PORT;
+	static const uint8_t marker[4];
+	json_t *in;
+
+	if (p4500 && !p500 && (u->payload_len < 4 || memcmp(u->payload, marker, 4)))
+		p4500 = false;
+	else if (p4500 && !p500)
+		wj_set_bool(o, "non_esp_marker", true);
+	if (!p500 && !p4500) {
+		wj_set(o, "payload", wj_hex(u->payload, u->payload_len));
+		return true;
+	}
+	in = ikev2_to_json(u->payload + (p500 ? 0 : 4), u->payload_len - (p500 ? 0 : 4), err);
+	if (!in)
+		return false;
+	wj_set(o, "ikev2", in);
+	return true;
+}
+/* ---- end IKEv2 ---- */
+
 static json_t *udp_json(const uint8_t *buf, size_t len, int af, const uint8_t *src,
 			const uint8_t *dst, int depth, struct wire_error *err)
 {
@@ -277,7 +305,12 @@ static json_t *udp_json(const uint8_t *buf, size_t len, int af, const uint8_t *s
 	wj_set_int(o, "length", u.length);
 	wj_set_int(o, "checksum", u.checksum);
 	if (u.source_port != MIP6_UDP_PORT && u.destination_port != MIP6_UDP_PORT) {
-		wj_set(o, "payload", wj_hex(u.payload, u.payload_len));
+		/* ---- IKEv2 on 500/4500 (issue 5, wip/ikew) ---- */
+		if (!ike_udp_json(o, &u, err)) {
+			json_decref(o);
+			return NULL;
+		}
+		/* ---- end IKEv2 ---- */
 	} else {
 		in = udpencap_json(u.payload, u.payload_len, depth, err);
 		if (!in) {
@@ -915,10 +948,20 @@ static int enc_udp(const json_t *o, uint8_t *buf, size_t size, int af, const uin
 	    !num(o, "udp", "destination_port", 0xffff, &dp, err) ||
 	    !num(o, "udp", "checksum", 0xffff, &csum, err) || space(8, size, "udp", err))
 		return -1;
-	if (in)
+	if (in) {
 		n = enc_udpencap(in, buf + 8, size - 8, depth, err);
-	else
+	} else if (json_object_get(o, "ikev2")) {
+		/* ---- IKEv2 (issue 5, wip/ikew): after the non-ESP marker if asked */
+		size_t m = json_is_true(json_object_get(o, "non_esp_marker")) ? 4 : 0;
+
+		if (space(8 + m, size, "udp", err))
+			return -1;
+		memset(buf + 8, 0, m);
+		n = ikev2_from_json(json_object_get(o, "ikev2"), buf + 8 + m, size - 8 - m, err);
+		n = n < 0 ? -1 : n + (int)m;
+	} else {
 		n = hexbytes(o, "udp", "payload", buf + 8, size - 8, err);
+	}
 	if (n < 0)
 		return -1;
 	if (udp_build(buf, size, (uint16_t)sp, (uint16_t)dp, (size_t)n,

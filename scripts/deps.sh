@@ -36,3 +36,10 @@ if [ -n "$missing" ]; then
 else
 	echo "deps: all present"
 fi
+
+# Debian's udev rules make /dev/net/tun mode 0666 (opening it grants
+# nothing without CAP_NET_ADMIN in the owning network namespace); some
+# minimal machines create it 0600, which stops rootless labs using TUN.
+if [ -c /dev/net/tun ] && [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	chmod 0666 /dev/net/tun && echo "deps: /dev/net/tun set to mode 0666 (Debian default)"
+fi

@@ -33,6 +33,7 @@ static void parse_addresses(struct cfg_ctx *ctx, const config_setting_t *b, stru
 {
 	const config_setting_t *s;
 	struct ip_prefix p;
+	bool hoa_ok = false;
 
 	if (cfg_prefix(ctx, b, "home_address", true, AF_INET6, false, &p)) {
 		s = config_setting_get_member(b, "home_address");
@@ -41,8 +42,10 @@ static void parse_addresses(struct cfg_ctx *ctx, const config_setting_t *b, stru
 		else if (s && ipv6_bad_hoa(p.addr.bytes))
 			cfg_error(ctx, s, "not usable as a home address (RFC 6275 §6.3: no "
 				  "multicast, link-local, loopback, unspecified or v4-mapped)");
-		else if (s)
+		else if (s) {
 			c->hoa = p.addr.v6;
+			hoa_ok = true;
+		}
 	}
 	if (cfg_prefix(ctx, b, "home_prefix", true, AF_INET6, true, &c->home_prefix)) {
 		s = config_setting_get_member(b, "home_prefix");
@@ -52,8 +55,7 @@ static void parse_addresses(struct cfg_ctx *ctx, const config_setting_t *b, stru
 		else if (s && c->home_prefix.len > 120)
 			cfg_error(ctx, s, "prefix longer than /120 leaves no room for the "
 				  "Home-Agents anycast address (RFC 2526)");
-		else if (s && config_setting_get_member(b, "home_address") &&
-			 !ip_prefix_contains(&c->home_prefix, &h))
+		else if (s && hoa_ok && !ip_prefix_contains(&c->home_prefix, &h))
 			cfg_error(ctx, s, "does not contain home_address");
 	}
 	if (config_setting_get_member(b, "home_agent") &&

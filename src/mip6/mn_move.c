@@ -31,6 +31,7 @@
 #include "wire/icmp6msg.h"
 
 #define MOD "mn"
+#define MN_RS_RETRY_MS 100
 
 /* ---- pure helpers ---- */
 
@@ -265,7 +266,9 @@ static int coa_add(struct mn_if *mi, const struct ip_prefix *prefix)
 
 /* ---- router solicitation ---- */
 
-static void rs_send(struct mn_if *mi)
+/* Returns false when the link has no usable source address yet (its
+ * link-local address is still tentative). */
+static bool rs_send(struct mn_if *mi)
 {
 	uint8_t buf[64];
 	size_t len = 0;
@@ -273,10 +276,11 @@ static void rs_send(struct mn_if *mi)
 	struct wire_error err;
 
 	if (nd_rs_build(&rs, buf, sizeof(buf), &len, &err) != WIRE_OK)
-		return;
+		return true;
 	int rc = icmp6_send(mi->fd, &icmp6_all_routers, mi->ifindex, buf, len);
 	if (rc < 0)
 		log_debug(MOD, "RS not sent iface=%s err=\"%s\"", mi->name, strerror(-rc));
+	return rc != -EADDRNOTAVAIL;
 }
 
 static void rs_timer_cb(void *arg)
@@ -285,7 +289,10 @@ static void rs_timer_cb(void *arg)
 
 	if (!mi->rs_left || mi->have_router)
 		return;
-	rs_send(mi);
+	if (!rs_send(mi)) {
+		timer_arm_ms(&mi->rs_timer, MN_RS_RETRY_MS);	/* DAD of the link-local */
+		return;
+	}
 	if (--mi->rs_left)
 		timer_arm_ms(&mi->rs_timer, mi->mn->cfg->rs_interval_ms);
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "core/log.h"
 #include "mip6/mn_priv.h"
@@ -64,6 +65,33 @@ static struct mn_if *send_if(struct mn *mn)
 	return mn->cur && mn->cur->have_coa ? mn->cur : NULL;
 }
 
+/* Sends from the CoA: left to itself, source selection would prefer the
+ * home address on the TUN for destinations in the home prefix (RFC 6724
+ * rule 8), and the reply would then be tunnelled to nowhere. */
+static int send_from_coa(struct mn_if *mi, const struct in6_addr *dst, const uint8_t *msg,
+			 size_t len)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = *dst };
+	union {
+		struct cmsghdr h;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct msghdr mh = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c;
+	struct in6_pktinfo pi = { .ipi6_addr = mi->coa.addr.v6, .ipi6_ifindex = (unsigned)mi->ifindex };
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	return sendmsg(mi->fd, &mh, 0) < 0 ? -errno : 0;
+}
+
 static void dhaad_send(struct mn *mn)
 {
 	struct mn_if *mi = send_if(mn);
@@ -76,7 +104,7 @@ static void dhaad_send(struct mn *mn)
 		return;
 	if (icmp6_build(buf, sizeof(buf), &m, NULL, NULL, &err) < 0)
 		return;
-	int rc = icmp6_send(mi->fd, &dst, mi->ifindex, buf, sizeof(buf));
+	int rc = send_from_coa(mi, &dst, buf, sizeof(buf));
 	counter_inc(&mn_c_dhaad_sent);
 	if (rc < 0)
 		log_warn(MOD, "DHAAD request not sent iface=%s err=\"%s\"", mi->name, strerror(-rc));
@@ -181,7 +209,7 @@ void mn_mps_send(struct mn *mn)
 	struct icmp6_msg m = { .type = ICMPV6_MPS, .identifier = mn->mps_id };
 	if (icmp6_build(buf, sizeof(buf), &m, NULL, NULL, &err) < 0)
 		return;
-	if (icmp6_send(mi->fd, &mn->ha, mi->ifindex, buf, sizeof(buf)) == 0) {
+	if (send_from_coa(mi, &mn->ha, buf, sizeof(buf)) == 0) {
 		mn->mps_pending = true;
 		counter_inc(&mn_c_mps_sent);
 		log_info(MOD, "Mobile Prefix Solicitation sent id=%u", mn->mps_id);

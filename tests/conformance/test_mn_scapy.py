@@ -50,7 +50,9 @@ from scapy.layers.inet import UDP  # noqa: E402
 from scapy.layers.inet6 import (IPv6, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptSrcLLAddr,  # noqa: E402
                                 ICMPv6NDOptPrefixInfo, ICMPv6NDOptAdvInterval,
                                 IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, HAO,
-                                ICMPv6EchoRequest, ICMPv6EchoReply, in6_chksum)
+                                ICMPv6EchoRequest, ICMPv6EchoReply, in6_chksum,
+                                ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr,
+                                ICMPv6HAADRequest, ICMPv6HAADReply)
 from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA  # noqa: E402
 
 conf.verb = 0
@@ -59,6 +61,8 @@ MIPSECD = os.environ.get("MIPSECD", os.path.join(BUILD, "mipsecd"))
 MIPSECCTL = os.environ.get("MIPSECCTL", os.path.join(BUILD, "mipsecctl"))
 
 HOA, HA, HOME = "2001:db8:8::4", "2001:db8:8::1", "2001:db8:8::/64"
+HA2 = "2001:db8:8::2"
+HA_ANYCAST = "2001:db8:8:0:fdff:ffff:ffff:fffe"     # RFC 2526 ID 126 in the /64
 PREFIX = "2001:db8:1:0:"
 ROUTER_LL, ROUTER_MAC = "fe80::1", "02:00:00:00:00:01"
 CN = "2001:db8:99::1"
@@ -90,7 +94,8 @@ def wait_for(pred, timeout, what):
 class Peer:
     """Everything scapy hears on haA, in order, for the test to pick from."""
 
-    def __init__(self):
+    def __init__(self, answer_ns=()):
+        self.answer_ns = set(answer_ns)
         self.pkts = []
         self.lock = threading.Lock()
         self.sniffer = AsyncSniffer(iface="haA", store=False, prn=self._add)
@@ -98,6 +103,13 @@ class Peer:
         time.sleep(0.3)     # let the sniffer socket open before traffic starts
 
     def _add(self, p):
+        if ICMPv6ND_NS in p and p[ICMPv6ND_NS].tgt in self.answer_ns and \
+                p[Ether].src != ROUTER_MAC:
+            # Neighbour resolution of the HA / router on the home link.
+            sendp(Ether(src=ROUTER_MAC, dst=p[Ether].src) /
+                  IPv6(src=p[ICMPv6ND_NS].tgt, dst=p[IPv6].src, hlim=255) /
+                  ICMPv6ND_NA(R=1, S=1, O=1, tgt=p[ICMPv6ND_NS].tgt) /
+                  ICMPv6NDOptDstLLAddr(lladdr=ROUTER_MAC), iface="haA")
         with self.lock:
             self.pkts.append(p)
 
@@ -130,17 +142,33 @@ def is_bu(p):
     return MIP6MH_BU in inner_of(p)
 
 
-class MnAgainstScapyHa(unittest.TestCase):
+def setup_links():
+    """Once per namespace: the veth pair, scapy's side without IPv6."""
+    sh("ip", "link", "set", "lo", "up")
+    sh("ip", "link", "add", "mnA", "type", "veth", "peer", "name", "haA")
+    with open("/proc/sys/net/ipv6/conf/haA/disable_ipv6", "w") as f:
+        f.write("1")
+    sh("ip", "link", "set", "haA", "address", ROUTER_MAC)
+    sh("ip", "link", "set", "haA", "up")
+    sh("ip", "link", "set", "mnA", "up")
+
+
+def ra(prefix, advint_ms=60000, lifetime=1800):
+    return (Ether(src=ROUTER_MAC, dst="33:33:00:00:00:01") /
+            IPv6(src=ROUTER_LL, dst="ff02::1", hlim=255) /
+            ICMPv6ND_RA(routerlifetime=lifetime) / ICMPv6NDOptSrcLLAddr(lladdr=ROUTER_MAC) /
+            ICMPv6NDOptAdvInterval(advint=advint_ms) /
+            ICMPv6NDOptPrefixInfo(prefix=prefix, prefixlen=64, L=1, A=1,
+                                  validlifetime=3600, preferredlifetime=1800))
+
+
+class MnCase(unittest.TestCase):
+    """One mipsecd (role mn) per test class, scapy on haA."""
+    MN_EXTRA = f'home_agent = "{HA}";'
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="mn-scapy-")
-        sh("ip", "link", "set", "lo", "up")
-        sh("ip", "link", "add", "mnA", "type", "veth", "peer", "name", "haA")
-        with open("/proc/sys/net/ipv6/conf/haA/disable_ipv6", "w") as f:
-            f.write("1")
-        sh("ip", "link", "set", "haA", "address", ROUTER_MAC)
-        sh("ip", "link", "set", "haA", "up")
-        sh("ip", "link", "set", "mnA", "up")
         cls.mn_mac = json.loads(sh("ip", "-j", "link", "show", "mnA"))[0]["address"]
         cls.coa = eui64(PREFIX, cls.mn_mac)
         cls.sock = os.path.join(cls.tmp, "ctl.sock")
@@ -152,13 +180,13 @@ control = {{ socket = "{cls.sock}"; }};
 interfaces = ( {{ name = "mnA"; }} );
 roles = [ "mn" ];
 mn = {{
-  home_address = "{HOA}"; home_prefix = "{HOME}"; home_agent = "{HA}";
+  home_address = "{HOA}"; home_prefix = "{HOME}"; {cls.MN_EXTRA}
   interfaces = [ "mnA" ]; tun = "mip6mn0"; fwmark = {MARK}; table = {TABLE};
   lifetime = 600; initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;
   optimistic_first_bu = true; rs_interval_ms = 300;
 }};
 """)
-        cls.peer = Peer()
+        cls.peer = Peer(answer_ns=(HA, HA2, ROUTER_LL))
         cls.log = open(os.path.join(cls.tmp, "mipsecd.log"), "w+")
         cls.daemon = subprocess.Popen([MIPSECD, "-d", "-c", conf_path], stdout=cls.log,
                                       stderr=subprocess.STDOUT)
@@ -173,6 +201,9 @@ mn = {{
             print("kept", cls.tmp, file=sys.stderr)
         else:
             shutil.rmtree(cls.tmp, ignore_errors=True)
+        # Whatever a killed daemon left behind must not leak into the next class.
+        sh("ip", "-6", "rule", "del", "priority", "1000", check=False)
+        sh("ip", "-6", "addr", "flush", "dev", "mnA", "scope", "global", check=False)
 
     def daemon_log(self):
         self.log.flush()
@@ -184,26 +215,45 @@ mn = {{
                              capture_output=True, text=True)
         return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
 
-    def send_udp(self, inner):
-        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=HA, dst=self.coa) /
+    def send_udp(self, inner, src=HA, dst=None):
+        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=src, dst=dst or self.coa) /
               UDP(sport=4191, dport=4191) / Raw(bytes(inner)), iface="haA")
 
-    def send_ba(self, status, seq, units):
+    def send_ba(self, status, seq, units, ha=HA, coa=None, rh2=True):
+        coa = coa or self.coa
         mh = MIP6MH_BA(status=status, seq=seq, mhtime=units, cksum=0)
         raw = bytearray(bytes(mh))
-        ck = in6_chksum(135, IPv6(src=HA, dst=HOA), bytes(raw))
+        ck = in6_chksum(135, IPv6(src=ha, dst=HOA), bytes(raw))
         raw[4:6] = ck.to_bytes(2, "big")
-        inner = (IPv6(src=HA, dst=self.coa, nh=43) /
-                 IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) / Raw(bytes(raw)))
-        self.send_udp(inner)
+        if rh2:
+            inner = (IPv6(src=ha, dst=coa, nh=43) /
+                     IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) /
+                     Raw(bytes(raw)))
+        else:
+            inner = IPv6(src=ha, dst=HOA, nh=135) / Raw(bytes(raw))
+        self.send_udp(inner, src=ha, dst=coa)
 
-    def check_bu(self, p, lifetime_units):
-        self.assertEqual(p[IPv6].src, self.coa)
-        self.assertEqual(p[IPv6].dst, HA)
+    def bound_entry(self):
+        return wait_for(lambda: [e for e in (self.ctl("show", "bul") or [])
+                                 if e.get("state") == "bound"], 10, "BUL entry bound")[0]
+
+    def register(self, coa=None, ha=HA):
+        """Takes the next BU for coa and accepts it."""
+        coa = coa or self.coa
+        p = self.peer.take(lambda q: is_bu(q) and q[IPv6].src == coa and q[IPv6].dst == ha,
+                           10, "BU from " + coa)
+        bu = self.check_bu(p, 150, coa=coa, ha=ha)
+        self.send_ba(0, bu.seq, 150, ha=ha, coa=coa)
+        return bu
+
+    def check_bu(self, p, lifetime_units, coa=None, ha=HA):
+        coa = coa or self.coa
+        self.assertEqual(p[IPv6].src, coa)
+        self.assertEqual(p[IPv6].dst, ha)
         self.assertEqual(p[UDP].sport, 4191)
         inner = inner_of(p)
-        self.assertEqual(inner.src, self.coa)
-        self.assertEqual(inner.dst, HA)
+        self.assertEqual(inner.src, coa)
+        self.assertEqual(inner.dst, ha)
         self.assertIn(IPv6ExtHdrDestOpt, inner)
         hao = inner[IPv6ExtHdrDestOpt].options
         haos = [o for o in hao if isinstance(o, HAO)]
@@ -222,8 +272,11 @@ mn = {{
         raw = bytearray(bytes(bu))
         got = int.from_bytes(raw[4:6], "big")
         raw[4:6] = b"\0\0"
-        self.assertEqual(got, in6_chksum(135, IPv6(src=HOA, dst=HA), bytes(raw)))
+        self.assertEqual(got, in6_chksum(135, IPv6(src=HOA, dst=ha), bytes(raw)))
         return bu
+
+
+class Registration(MnCase):
 
     def test_registration_and_host_path(self):
         peer = self.peer
@@ -236,12 +289,7 @@ mn = {{
 
         # 2. RA -> CoA -> BU without waiting for DAD.
         t0 = time.monotonic()
-        sendp(Ether(src=ROUTER_MAC, dst="33:33:00:00:00:01") /
-              IPv6(src=ROUTER_LL, dst="ff02::1", hlim=255) /
-              ICMPv6ND_RA(routerlifetime=1800) / ICMPv6NDOptSrcLLAddr(lladdr=ROUTER_MAC) /
-              ICMPv6NDOptAdvInterval(advint=60000) /
-              ICMPv6NDOptPrefixInfo(prefix="2001:db8:1::", prefixlen=64, L=1, A=1,
-                                    validlifetime=3600, preferredlifetime=1800), iface="haA")
+        sendp(ra("2001:db8:1::"), iface="haA")
         p = peer.take(is_bu, 10, "first BU")
         first_bu_s = time.monotonic() - t0
         self.assertLess(first_bu_s, 1.0, "first BU waited for DAD")
@@ -257,12 +305,11 @@ mn = {{
 
         # 4. Accept: status 0 with RH2 -> bound.
         self.send_ba(0, bu2.seq, 150)
-        bul = wait_for(lambda: [e for e in (self.ctl("show", "bul") or [])
-                                if e.get("state") == "bound"], 10, "BUL entry bound")
-        self.assertEqual(bul[0]["home_address"], HOA)
-        self.assertEqual(bul[0]["peer"], HA)
-        self.assertEqual(bul[0]["care_of_address"], self.coa)
-        self.assertEqual(bul[0]["lifetime_granted_s"], 600)
+        e = self.bound_entry()
+        self.assertEqual(e["home_address"], HOA)
+        self.assertEqual(e["peer"], HA)
+        self.assertEqual(e["care_of_address"], self.coa)
+        self.assertEqual(e["lifetime_granted_s"], 600)
         wait_for(lambda: "handover done" in self.daemon_log(), 5, "handover log line")
 
         # 5. Host path through the TUN, both ways.
@@ -293,5 +340,106 @@ mn = {{
         self.assertNotIn(self.coa, sh("ip", "-6", "addr", "show", "dev", "mnA"))
 
 
+class MovementAndHome(MnCase):
+    def status(self):
+        st = self.ctl("status") or {}
+        return next((r.get("state", {}) for r in st.get("roles", []) if r["name"] == "mn"), {})
+
+    def test_move_lose_router_return_home_leave(self):
+        peer = self.peer
+        coa1, coa2 = self.coa, eui64("2001:db8:2:0:", self.mn_mac)
+        peer.take(lambda q: ICMPv6ND_RS in q, 15, "RS at start")
+
+        # First link.
+        sendp(ra("2001:db8:1::"), iface="haA")
+        self.register(coa1)
+        self.bound_entry()
+
+        # New prefix on the link: movement (§11.5.1): new CoA, new BU, old CoA gone.
+        sendp(ra("2001:db8:2::", advint_ms=300), iface="haA")
+        self.register(coa2)
+        wait_for(lambda: self.bound_entry()["care_of_address"] == coa2, 10, "bound at CoA2")
+        addrs = sh("ip", "-6", "addr", "show", "dev", "mnA")
+        self.assertIn(coa2, addrs)
+        self.assertNotIn(coa1, addrs)
+        st = self.status()
+        self.assertEqual(st["care_of_address"], coa2)
+        self.assertEqual(st["handovers"], 2)
+        self.assertGreaterEqual(st["last_handover_ms"], 0)
+        self.assertEqual(self.daemon_log().count("handover done"), 2)
+
+        # No RA for 3 advertisement intervals (0.9 s): router lost, CoA
+        # removed, the MN solicits a new router.
+        t0 = time.monotonic()
+        wait_for(lambda: coa2 not in sh("ip", "-6", "addr", "show", "dev", "mnA"), 5,
+                 "CoA removal after the router is lost")
+        self.assertGreater(time.monotonic() - t0, 0.5)
+        peer.take(lambda q: ICMPv6ND_RS in q, 5, "RS after the router loss")
+        self.assertIn("reason=advertisements_missed", self.daemon_log())
+
+        # Home link (§11.5.5): deregistration from the HoA, without HAO.
+        sendp(ra("2001:db8:8::"), iface="haA")
+        p = peer.take(lambda q: is_bu(q) and q[IPv6].src == HOA, 10, "deregistration from home")
+        self.assertEqual(p[IPv6].dst, HA)
+        inner = inner_of(p)
+        self.assertEqual(inner.src, HOA)
+        self.assertNotIn(IPv6ExtHdrDestOpt, inner)
+        bu = inner[MIP6MH_BU]
+        self.assertEqual(bu.mhtime, 0)
+        self.assertTrue(bu.flags.A and bu.flags.H)
+        raw = bytearray(bytes(bu))
+        got = int.from_bytes(raw[4:6], "big")
+        raw[4:6] = b"\0\0"
+        self.assertEqual(got, in6_chksum(135, IPv6(src=HOA, dst=HA), bytes(raw)))
+        # The host routing is gone, the HoA sits on the home interface.
+        self.assertNotIn(f"lookup {TABLE}", sh("ip", "-6", "rule"))
+        self.assertIn(HOA + "/64", sh("ip", "-6", "addr", "show", "dev", "mnA"))
+        # BA straight to the HoA; the MN then overrides the HA's proxy NA.
+        self.send_ba(0, bu.seq, 0, coa=HOA, rh2=False)
+        na = peer.take(lambda q: ICMPv6ND_NA in q and q[ICMPv6ND_NA].tgt == HOA, 5,
+                       "NA for the home address")
+        self.assertEqual(na[ICMPv6ND_NA].O, 1)
+        self.assertEqual(na[IPv6].dst, "ff02::1")
+        self.assertEqual(na[ICMPv6NDOptDstLLAddr].lladdr, self.mn_mac)
+        wait_for(lambda: all(e["state"] == "idle" for e in self.ctl("show", "bul") or [{}]),
+                 5, "BUL entry idle at home")
+        self.assertTrue(self.status()["at_home"])
+
+        # Leaving home again: HoA back on the TUN, registration from CoA1.
+        sendp(ra("2001:db8:1::"), iface="haA")
+        self.register(coa1)
+        wait_for(lambda: self.bound_entry()["care_of_address"] == coa1, 10, "bound again")
+        self.assertIn(f"lookup {TABLE}", sh("ip", "-6", "rule"))
+        self.assertNotIn(HOA + "/64", sh("ip", "-6", "addr", "show", "dev", "mnA"))
+        self.assertIn(HOA + "/128", sh("ip", "-6", "addr", "show", "dev", "mip6mn0"))
+        self.assertFalse(self.status()["at_home"])
+        self.daemon.send_signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.wait(timeout=10), 0)
+
+
+class HomeAgentDiscovery(MnCase):
+    MN_EXTRA = ""   # no home_agent: DHAAD (§11.4.1)
+
+    def test_dhaad_then_next_agent_after_refusal(self):
+        peer = self.peer
+        peer.take(lambda q: ICMPv6ND_RS in q, 15, "RS at start")
+        sendp(ra("2001:db8:1::"), iface="haA")
+        req = peer.take(lambda q: ICMPv6HAADRequest in q, 10, "DHAAD request")
+        self.assertEqual(req[IPv6].src, self.coa)
+        self.assertEqual(req[IPv6].dst, HA_ANYCAST)
+        # Preference order: HA2 first, then HA; a link-local entry is ignored.
+        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=HA2, dst=self.coa) /
+              ICMPv6HAADReply(id=req[ICMPv6HAADRequest].id, addresses=[HA2, "fe80::9", HA]),
+              iface="haA")
+        p = peer.take(lambda q: is_bu(q) and q[IPv6].dst == HA2, 10, "BU to the first HA")
+        bu = self.check_bu(p, 150, ha=HA2)
+        self.send_ba(130, bu.seq, 0, ha=HA2)       # insufficient resources
+        self.register(ha=HA)
+        e = self.bound_entry()
+        self.assertEqual(e["peer"], HA)
+        self.assertEqual(len(self.ctl("show", "bul")), 1)
+
+
 if __name__ == "__main__":
+    setup_links()
     unittest.main()

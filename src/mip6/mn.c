@@ -49,6 +49,10 @@ COUNTER_DEFINE(mn_c_give_up, "mipsec_mn_registration_abandoned_total",
 	       "Home registrations abandoned (refused or unanswered)");
 COUNTER_DEFINE(mn_c_returned_home, "mipsec_mn_returned_home_total",
 	       "Deregistrations from the home link acknowledged");
+COUNTER_DEFINE(mn_c_handovers, "mipsec_mn_handovers_total",
+	       "Handovers completed (link change to accepted Binding Acknowledgement)");
+COUNTER_DEFINE(mn_c_handover_ms, "mipsec_mn_handover_milliseconds_total",
+	       "Sum of handover durations; divide by mipsec_mn_handovers_total for the mean");
 COUNTER_DEFINE(mn_c_mps_sent, "mipsec_mn_mps_sent_total", "Mobile Prefix Solicitations sent");
 COUNTER_DEFINE(mn_c_mpa_rx, "mipsec_mn_mpa_received_total",
 	       "Mobile Prefix Advertisements accepted");
@@ -57,7 +61,7 @@ static struct counter *const counters[] = {
 	&mn_c_bu_sent, &mn_c_ba_ok, &mn_c_ba_135, &mn_c_ba_other, &mn_c_movements, &mn_c_ra_rx,
 	&mn_c_ra_bad, &mn_c_mh_bad, &mn_c_brr, &mn_c_be, &mn_c_tun_out, &mn_c_tun_in,
 	&mn_c_tun_drop, &mn_c_dhaad_sent, &mn_c_dhaad_reply, &mn_c_rx_bad, &mn_c_give_up,
-	&mn_c_returned_home, &mn_c_mps_sent, &mn_c_mpa_rx,
+	&mn_c_returned_home, &mn_c_handovers, &mn_c_handover_ms, &mn_c_mps_sent, &mn_c_mpa_rx,
 };
 
 /* UDP 4191 input: Mobility Headers to registration, tunnelled packets for

@@ -90,7 +90,8 @@ struct mn {
 extern struct counter mn_c_bu_sent, mn_c_ba_ok, mn_c_ba_135, mn_c_ba_other,
 	mn_c_movements, mn_c_ra_rx, mn_c_ra_bad, mn_c_mh_bad, mn_c_brr, mn_c_be,
 	mn_c_tun_out, mn_c_tun_in, mn_c_tun_drop, mn_c_dhaad_sent, mn_c_dhaad_reply,
-	mn_c_rx_bad, mn_c_give_up, mn_c_returned_home, mn_c_mps_sent, mn_c_mpa_rx;
+	mn_c_rx_bad, mn_c_give_up, mn_c_returned_home, mn_c_mps_sent, mn_c_mpa_rx,
+	mn_c_handovers, mn_c_handover_ms;
 
 /* mn_move.c */
 int mn_move_open(struct mn *mn);

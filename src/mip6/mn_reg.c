@@ -232,6 +232,8 @@ static void handover_done(struct mn *mn, const struct bul_entry *e)
 	mn->last_handover_ms = (int64_t)(now - mn->move_start_ms);
 	mn->handovers++;
 	mn->move_start_ms = 0;
+	counter_inc(&mn_c_handovers);
+	counter_add(&mn_c_handover_ms, (uint64_t)mn->last_handover_ms);
 	log_notice(MOD, "handover done ha=%s coa=%s iface=%s ms=%lld lifetime=%u",
 		   ip_addr_fmt(&ha, hb, sizeof(hb)),
 		   e->coa.family ? ip_addr_fmt(&e->coa, cb, sizeof(cb)) : "-",
@@ -276,6 +278,8 @@ static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg
 		 inet_ntop(AF_INET6, c->ip.src, hb, sizeof(hb)) ? hb : "?", status,
 		 m->u.ba.seq, ev.lifetime_s, bul_state_name(before));
 	feed(mn, e, &ev);
+	if (mn->home != e)
+		return;		/* refused: the entry went with its HA (next HA) */
 	if (ev.type == BUL_EV_BA_ACCEPTED && e->fsm.state == BUL_BOUND && before != BUL_BOUND)
 		handover_done(mn, e);
 	if (before == BUL_DEREGISTERING && e->fsm.state == BUL_IDLE && mn->at_home) {

@@ -82,9 +82,11 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 		mn_reg_rx_mh(mn, rx->pkt, rx->len);
 		return;
 	}
-	if (!mn->ha_known || rx->peer.family != AF_INET6 ||
-	    memcmp(&rx->peer.v6, &mn->ha, 16) != 0 || c.rh2 ||
-	    memcmp(c.ip.dst, &mn->cfg->hoa, 16) != 0) {
+	bool from_ha = mn->ha_known &&
+		((rx->peer.family == AF_INET6 && memcmp(&rx->peer.v6, &mn->ha, 16) == 0) ||
+		 (rx->peer.family == AF_INET && mn->cfg->has_ha4 &&
+		  rx->peer.v4.s_addr == mn->cfg->ha4.s_addr));
+	if (!from_ha || c.rh2 || memcmp(c.ip.dst, &mn->cfg->hoa, 16) != 0) {
 		/* Route-optimised packets (RH2 from a CN) come with the CN role. */
 		counter_inc(&mn_c_rx_bad);
 		return;
@@ -116,6 +118,7 @@ static void *mn_init(struct daemon *d, void *cfgp)
 		goto fail;
 	struct mip6_ep_config ec = {
 		.bind6 = { .family = AF_INET6 },
+		.bind4 = { .family = cfg->has_ha4 ? AF_INET : 0 },
 		.fwmark = cfg->fwmark,
 		.tun_name = cfg->tun,
 		.tun_mtu = cfg->tun_mtu,
@@ -198,31 +201,36 @@ static json_t *mn_dump(void *inst)
 {
 	struct mn *mn = inst;
 	char hoa[64], ha[64], coa[64];
-	const struct in6_addr *c = mn_current_coa(mn);
+	struct ip_addr ca;
+	bool c = mn_coa(mn, &ca);
 	json_t *ifs = json_array();
 
 	inet_ntop(AF_INET6, &mn->cfg->hoa, hoa, sizeof(hoa));
 	inet_ntop(AF_INET6, &mn->ha, ha, sizeof(ha));
 	if (c)
-		inet_ntop(AF_INET6, c, coa, sizeof(coa));
+		ip_addr_fmt(&ca, coa, sizeof(coa));
 	for (size_t i = 0; i < mn->n_ifs; i++) {
 		const struct mn_if *mi = &mn->ifs[i];
-		char r[64], a[64];
+		char r[64], a[64], v4[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET6, &mi->router, r, sizeof(r));
+		inet_ntop(AF_INET, &mi->v4, v4, sizeof(v4));
 		json_array_append_new(ifs, json_pack(
-			"{s:s, s:b, s:s?, s:s?, s:b}", "name", mi->name, "running", mi->running,
+			"{s:s, s:b, s:s?, s:s?, s:s?, s:b}", "name", mi->name, "running", mi->running,
 			"router", mi->have_router ? r : NULL,
 			"care_of_address", mi->have_coa ? ip_prefix_fmt(&mi->coa, a, sizeof(a)) : NULL,
-			"home_link", mi->home));
+			"ipv4", mi->have_v4 ? v4 : NULL, "home_link", mi->home));
 	}
-	return json_pack("{s:b, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:I, s:I, s:o}",
+	json_t *o = json_pack("{s:b, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:b, s:I, s:I, s:o}",
 			 "started", mn->started, "home_address", hoa,
 			 "home_agent", mn->ha_known ? ha : NULL, "care_of_address", c ? coa : NULL,
-			 "interface", mn->cur ? mn->cur->name : NULL,
+			 "interface", mn->cur ? mn->cur->name : mn->cur4 ? mn->cur4->name : NULL,
 			 "state", mn->home ? bul_state_name(mn->home->fsm.state) : "idle",
 			 "at_home", mn->at_home, "host_routing", mn->routing_installed,
 			 "handovers", (json_int_t)mn->handovers,
 			 "last_handover_ms", (json_int_t)mn->last_handover_ms, "interfaces", ifs);
+	if (o)
+		json_object_set_new(o, "nat_detected", json_boolean(mn->nat));
+	return o;
 }
 
 static void mn_destroy(void *inst)
@@ -233,6 +241,7 @@ static void mn_destroy(void *inst)
 		return;
 	mn_dhaad_fini(mn);
 	timer_deinit(&mn->bul_timer);
+	timer_deinit(&mn->ka_timer);
 	mn_move_close(mn);
 	mip6_ep_close(mn->ep);
 	bul_destroy(mn->bul);

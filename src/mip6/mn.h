@@ -34,6 +34,9 @@ struct mn_config {
 	struct ip_prefix home_prefix;
 	bool has_ha;			/* false: DHAAD (§11.4.1) */
 	struct in6_addr ha;
+	bool has_ha4;			/* RFC 5555: register IPv4 CoAs with this */
+	struct in_addr ha4;
+	uint32_t nat_keepalive_s;	/* when a NAT Detection option gives 0 */
 	char ifaces[MN_MAX_IFACES][IFNAMSIZ];
 	size_t n_ifaces;
 	char tun[IFNAMSIZ];
@@ -107,5 +110,11 @@ int mn_dhaad_reply(const struct icmp6_msg *m, uint16_t id, struct in6_addr *out,
 int mn_bu_build(uint8_t *buf, size_t size, const struct in6_addr *coa,
 		const struct in6_addr *ha, const struct in6_addr *hoa, uint16_t seq,
 		uint16_t flags, uint32_t lifetime_s);
+
+/* RFC 5555 §4.2: IPv6(src=hoa, dst=ha)/MH(BU + IPv4 Care-of Address
+ * option), to travel in UDP over IPv4 from v4coa. */
+int mn_bu_build4(uint8_t *buf, size_t size, const struct in_addr *v4coa,
+		 const struct in6_addr *ha, const struct in6_addr *hoa, uint16_t seq,
+		 uint16_t flags, uint32_t lifetime_s);
 
 #endif

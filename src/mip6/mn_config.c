@@ -1,5 +1,6 @@
 /* Parsing and validation of the `mn` block (docs/config-mn.md). Every value
  * is copied; nothing points into the libconfig tree. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@ static const char *const known[] = {
 	"fwmark", "table", "rule_priority", "lifetime", "initial_bindack_timeout_ms",
 	"max_bindack_timeout_ms", "max_retries", "optimistic_first_bu", "iid",
 	"rs_interval_ms", "rs_count", "dhaad_timeout_ms", "dhaad_retries",
-	"prefix_solicit_before_s", NULL,
+	"prefix_solicit_before_s", "home_agent_ipv4", "nat_keepalive_s", NULL,
 };
 
 static bool get_u32(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
@@ -68,6 +69,27 @@ static void parse_addresses(struct cfg_ctx *ctx, const config_setting_t *b, stru
 			c->ha = p.addr.v6;
 		}
 	}
+}
+
+/* RFC 5555: an IPv4 address of the HA makes IPv4 care-of addresses usable. */
+static void parse_v4(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
+{
+	const config_setting_t *s = config_setting_get_member(b, "home_agent_ipv4");
+	struct ip_prefix p;
+
+	c->nat_keepalive_s = 110;	/* RFC 5555 NATKATIMEOUT */
+	get_u32(ctx, b, "nat_keepalive_s", 1, 3600, &c->nat_keepalive_s);
+	if (!s || !cfg_prefix(ctx, b, "home_agent_ipv4", false, AF_INET, false, &p))
+		return;
+	uint32_t a = ntohl(p.addr.v4.s_addr);
+	if (p.len != 32 || a == 0 || (a >> 24) == 127 || (a >> 28) >= 14) {
+		cfg_error(ctx, s, "must be one unicast IPv4 address");
+		return;
+	}
+	if (!config_setting_get_member(b, "home_agent"))
+		cfg_error(ctx, s, "needs home_agent too (DHAAD cannot run over IPv4)");
+	c->has_ha4 = true;
+	c->ha4 = p.addr.v4;
 }
 
 static void parse_ifaces(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
@@ -192,6 +214,7 @@ void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 		return NULL;
 	cfg_check_known(ctx, block, known);
 	parse_addresses(ctx, block, c);
+	parse_v4(ctx, block, c);
 	parse_ifaces(ctx, block, c);
 	parse_tunnel(ctx, block, c);
 	parse_timers(ctx, block, c);

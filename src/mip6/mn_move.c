@@ -172,6 +172,46 @@ const struct in6_addr *mn_current_coa(const struct mn *mn)
 	return mn->cur && mn->cur->have_coa ? &mn->cur->coa.addr.v6 : NULL;
 }
 
+bool mn_coa(const struct mn *mn, struct ip_addr *out)
+{
+	const struct in6_addr *c = mn_current_coa(mn);
+
+	if (c) {
+		*out = (struct ip_addr){ .family = AF_INET6, .v6 = *c };
+		return true;
+	}
+	if (!mn->cur && mn->cur4 && mn->cur4->have_v4) {
+		*out = (struct ip_addr){ .family = AF_INET, .v4 = mn->cur4->v4 };
+		return true;
+	}
+	return false;
+}
+
+bool mn_v4_attach(struct mn *mn)
+{
+	char b[INET_ADDRSTRLEN];
+
+	if (!mn->cfg->has_ha4 || mn->cur || mn->at_home)
+		return false;
+	if (mn->cur4 && mn->cur4->running && mn->cur4->have_v4)
+		return true;
+	mn->cur4 = NULL;
+	for (size_t i = 0; i < mn->n_ifs; i++) {
+		struct mn_if *mi = &mn->ifs[i];
+		if (!mi->running || !mi->have_v4)
+			continue;
+		mn->cur4 = mi;
+		if (!mn->move_start_ms)
+			mn->move_start_ms = mono_ms();
+		counter_inc(&mn_c_movements);
+		log_notice(MOD, "movement to IPv4 iface=%s coa=%s (RFC 5555)", mi->name,
+			   inet_ntop(AF_INET, &mi->v4, b, sizeof(b)) ? b : "?");
+		mn_reg_moved(mn);
+		return true;
+	}
+	return false;
+}
+
 static void set_accept_ra(const char *ifname, bool on)
 {
 	char path[96];
@@ -320,6 +360,7 @@ static void become_current(struct mn *mn, struct mn_if *mi)
 	if (mn->cur && mn->cur != mi)
 		route_del(mn->cur);
 	mn->cur = mi;
+	mn->cur4 = NULL;	/* IPv6 is preferred over an IPv4 CoA */
 	route_add(mi);
 	handover_begin(mn);
 	counter_inc(&mn_c_movements);
@@ -367,7 +408,7 @@ static void router_lost(struct mn_if *mi, bool link_down)
 		mn_reg_return_home(mn);
 	} else if (o) {
 		become_current(mn, o);
-	} else {
+	} else if (!mn_v4_attach(mn)) {
 		mn_reg_detached(mn);
 	}
 }
@@ -513,6 +554,41 @@ static struct mn_if *if_by_index(struct mn *mn, int ifindex)
 	return NULL;
 }
 
+static bool v4_usable(const struct nl_addr_info *a)
+{
+	uint32_t v = ntohl(a->prefix.addr.v4.s_addr);
+
+	/* Host-scope, loopback and link-local (169.254/16) cannot be CoAs. */
+	return a->scope == 0 && (v >> 24) != 127 && (v >> 16) != 0xa9fe;
+}
+
+static void v4_addr_event(struct mn *mn, struct mn_if *mi, const struct nl_event *ev)
+{
+	if (ev->kind == NL_EV_ADDR_NEW && !mi->have_v4 && v4_usable(&ev->addr)) {
+		mi->have_v4 = true;
+		mi->v4 = ev->addr.prefix.addr.v4;
+		mn_v4_attach(mn);
+	} else if (ev->kind == NL_EV_ADDR_DEL && mi->have_v4 &&
+		   mi->v4.s_addr == ev->addr.prefix.addr.v4.s_addr) {
+		mi->have_v4 = false;
+		if (mn->cur4 == mi) {
+			mn->cur4 = NULL;
+			if (!mn_v4_attach(mn))
+				mn_reg_detached(mn);
+		}
+	}
+}
+
+static void v4_dump_cb(const struct nl_addr_info *a, void *arg)
+{
+	struct mn_if *mi = arg;
+
+	if (!mi->have_v4 && a->ifindex == mi->ifindex && v4_usable(a)) {
+		mi->have_v4 = true;
+		mi->v4 = a->prefix.addr.v4;
+	}
+}
+
 static void nl_event(const struct nl_event *ev, void *arg)
 {
 	struct mn *mn = arg;
@@ -526,8 +602,13 @@ static void nl_event(const struct nl_event *ev, void *arg)
 		return;
 	}
 	mi = if_by_index(mn, ev->ifindex);
-	if (!mi || ev->kind != NL_EV_LINK)
+	if (!mi)
 		return;
+	if (ev->kind != NL_EV_LINK) {
+		if (ev->addr.prefix.addr.family == AF_INET)
+			v4_addr_event(mn, mi, ev);
+		return;
+	}
 	bool running = ev->up && ev->running && !ev->removed;
 	if (running == mi->running)
 		return;
@@ -537,8 +618,15 @@ static void nl_event(const struct nl_event *ev, void *arg)
 		timer_cancel(&mi->rs_timer);
 		if (mi->have_router || mi->have_coa)
 			router_lost(mi, true);
+		if (mn->cur4 == mi) {
+			mn->cur4 = NULL;
+			if (!mn_v4_attach(mn))
+				mn_reg_detached(mn);
+		}
 		return;
 	}
+	if (!mn->cur)
+		mn_v4_attach(mn);
 	/* A new attachment: ask for an RA now instead of waiting (§11.5.1). */
 	handover_begin(mn);
 	rs_start(mi);
@@ -600,7 +688,10 @@ int mn_move_start(struct mn *mn)
 			return -1;
 		if (mi->running)
 			rs_start(mi);
+		if (mn->cfg->has_ha4)
+			nl_addr_dump(mn->nl, AF_INET, mi->ifindex, v4_dump_cb, mi);
 	}
+	mn_v4_attach(mn);
 	return 0;
 }
 
@@ -620,6 +711,7 @@ void mn_move_stop(struct mn *mn)
 		mi->have_router = false;
 	}
 	mn->cur = NULL;
+	mn->cur4 = NULL;
 }
 
 void mn_move_close(struct mn *mn)

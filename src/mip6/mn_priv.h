@@ -36,6 +36,8 @@ struct mn_if {
 	bool have_coa;
 	struct ip_prefix coa;		/* address/64 configured on this link */
 	bool route_added;		/* default route via `router` in main */
+	bool have_v4;			/* RFC 5555: an IPv4 address on the link */
+	struct in_addr v4;
 	bool home;			/* the RA carries the home prefix */
 	uint32_t home_valid_s;		/* home prefix valid lifetime at last RA */
 	uint64_t home_rx_ms;
@@ -51,6 +53,7 @@ struct mn {
 	struct mn_if ifs[MN_MAX_IFACES];
 	size_t n_ifs;
 	struct mn_if *cur;		/* link holding the registered CoA, or NULL */
+	struct mn_if *cur4;		/* without cur: link whose IPv4 address is the CoA */
 	bool started;
 	uint8_t iid_secret[16];
 
@@ -60,6 +63,11 @@ struct mn {
 	struct timer bul_timer;
 	bool ha_known;
 	struct in6_addr ha;
+
+	/* RFC 5555 NAT traversal */
+	bool nat;			/* the HA saw our IPv4 CoA translated */
+	uint32_t nat_refresh_s;
+	struct timer ka_timer;
 
 	/* home agent discovery */
 	struct in6_addr has[MN_MAX_HAS];
@@ -98,8 +106,13 @@ int mn_move_open(struct mn *mn);
 int mn_move_start(struct mn *mn);
 void mn_move_stop(struct mn *mn);
 void mn_move_close(struct mn *mn);
-/* The CoA currently registered (or to register), NULL if none. */
+/* The IPv6 CoA currently registered (or to register), NULL if none. */
 const struct in6_addr *mn_current_coa(const struct mn *mn);
+/* The CoA of either family (IPv6 preferred); false if none. */
+bool mn_coa(const struct mn *mn, struct ip_addr *out);
+/* Without an IPv6 CoA: use an IPv4 address as CoA (RFC 5555) if the HA
+ * has an IPv4 address. Returns true when one was taken. */
+bool mn_v4_attach(struct mn *mn);
 
 /* mn_reg.c */
 void mn_reg_init(struct mn *mn);

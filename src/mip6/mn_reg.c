@@ -60,6 +60,37 @@ int mn_bu_build(uint8_t *buf, size_t size, const struct in6_addr *coa,
 	return (int)(off + (size_t)mlen);
 }
 
+int mn_bu_build4(uint8_t *buf, size_t size, const struct in_addr *v4coa,
+		 const struct in6_addr *ha, const struct in6_addr *hoa, uint16_t seq,
+		 uint16_t flags, uint32_t lifetime_s)
+{
+	struct wire_error err;
+	struct mh_builder b;
+	uint32_t units = (lifetime_s + 3u) / 4u;
+
+	if (units > 0xffff)
+		units = 0xffff;
+	if (size < IPV6_HDR_LEN + 24)
+		return -1;
+	mh_build_begin(&b, buf + IPV6_HDR_LEN, size - IPV6_HDR_LEN, MH_BU,
+		       &(union mh_body){ .bu = { .seq = seq, .flags = flags,
+						 .lifetime = (uint16_t)units } }, &err);
+	mh_build_v4_coa(&b, (const uint8_t *)&v4coa->s_addr);
+	int mlen = mh_build_finish(&b, hoa->s6_addr, ha->s6_addr);
+	if (mlen < 0)
+		return -1;
+	struct ipv6_hdr h = {
+		.payload_length = (uint16_t)mlen,
+		.next_header = PROTO_MH,
+		.hop_limit = 64,
+		.src = hoa->s6_addr,
+		.dst = ha->s6_addr,
+	};
+	if (ipv6_build(buf, size, &h, &err) < 0)
+		return -1;
+	return IPV6_HDR_LEN + mlen;
+}
+
 bool mn_reg_bound(const struct mn *mn)
 {
 	return mn->home && (mn->home->fsm.state == BUL_BOUND ||
@@ -69,27 +100,37 @@ bool mn_reg_bound(const struct mn *mn)
 static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 {
 	uint8_t buf[256];
-	char hb[64];
-	const struct in6_addr *coa = mn_current_coa(mn);
-	struct ip_addr src = { .family = AF_INET6 }, dst = { .family = AF_INET6, .v6 = e->peer };
+	char hb[64], cb[64];
+	struct ip_addr coa, dst = { .family = AF_INET6, .v6 = e->peer };
+	bool have = mn_coa(mn, &coa);
+	int n;
 
 	/* From home the care-of address is the home address (§11.5.5). */
-	if (mn->at_home || (dereg && !coa))
-		coa = &e->hoa;
-	if (!coa) {
+	if (mn->at_home || (dereg && !have)) {
+		coa = (struct ip_addr){ .family = AF_INET6, .v6 = e->hoa };
+		have = true;
+	}
+	if (!have) {
 		log_debug(MOD, "no care-of address: BU not sent");
 		return;
 	}
-	src.v6 = *coa;
-	int n = mn_bu_build(buf, sizeof(buf), coa, &e->peer, &e->hoa, e->seq,
-			    MH_BU_A | MH_BU_H, dereg ? 0 : e->lifetime_req_s);
+	uint32_t lifetime = dereg ? 0 : e->lifetime_req_s;
+	if (coa.family == AF_INET) {
+		/* RFC 5555 §4.2: over IPv4 to the HA's IPv4 address. */
+		dst = (struct ip_addr){ .family = AF_INET, .v4 = mn->cfg->ha4 };
+		n = mn_bu_build4(buf, sizeof(buf), &coa.v4, &e->peer, &e->hoa, e->seq,
+				 MH_BU_A | MH_BU_H, lifetime);
+	} else {
+		n = mn_bu_build(buf, sizeof(buf), &coa.v6, &e->peer, &e->hoa, e->seq,
+				MH_BU_A | MH_BU_H, lifetime);
+	}
 	if (n < 0) {
 		log_err(MOD, "BU build failed");
 		return;
 	}
-	e->coa = src;
-	e->lifetime_sent_s = dereg ? 0 : e->lifetime_req_s;
-	int rc = mip6_ep_send(mn->ep, &dst, MIP6_PORT, &src, buf, (size_t)n);
+	e->coa = coa;
+	e->lifetime_sent_s = lifetime;
+	int rc = mip6_ep_send(mn->ep, &dst, MIP6_PORT, &coa, buf, (size_t)n);
 	mip6_ep_flush(mn->ep);
 	if (rc < 0) {
 		log_warn(MOD, "BU send failed ha=%s err=\"%s\"", ip_addr_fmt(&dst, hb, sizeof(hb)),
@@ -98,9 +139,8 @@ static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 	}
 	counter_inc(&mn_c_bu_sent);
 	log_info(MOD, "BU sent ha=%s coa=%s seq=%u lifetime=%u%s retry=%u",
-		 ip_addr_fmt(&dst, hb, sizeof(hb)), inet_ntop(AF_INET6, coa, (char[64]){ 0 }, 64),
-		 e->seq, dereg ? 0 : e->lifetime_req_s, dereg ? " dereg=yes" : "",
-		 e->fsm.retries);
+		 ip_addr_fmt(&dst, hb, sizeof(hb)), ip_addr_fmt(&coa, cb, sizeof(cb)), e->seq,
+		 lifetime, dereg ? " dereg=yes" : "", e->fsm.retries);
 }
 
 static void bul_timer_cb(void *arg);
@@ -175,26 +215,30 @@ static struct bul_entry *home_entry(struct mn *mn)
 
 void mn_reg_moved(struct mn *mn)
 {
-	const struct in6_addr *coa = mn_current_coa(mn);
+	struct bul_event ev = { .type = BUL_EV_MOVED };
 
 	if (mn->at_home)
 		mn_home_detach(mn);
-	if (!coa)
+	if (!mn_coa(mn, &ev.coa))
 		return;
+	timer_cancel(&mn->ka_timer);	/* a new path: NAT detection starts over */
+	mn->nat = false;
 	if (!mn->ha_known) {
-		mn_dhaad_start(mn);
+		if (ev.coa.family == AF_INET6)
+			mn_dhaad_start(mn);
 		return;
 	}
 	struct bul_entry *e = home_entry(mn);
 	if (!e)
 		return;
-	struct bul_event ev = { .type = BUL_EV_MOVED, .coa = { .family = AF_INET6, .v6 = *coa } };
 	feed(mn, e, &ev);
 }
 
 void mn_reg_ha_ready(struct mn *mn)
 {
-	if (mn->at_home || !mn_current_coa(mn))
+	struct ip_addr coa;
+
+	if (mn->at_home || !mn_coa(mn, &coa))
 		return;
 	mn_reg_moved(mn);
 }
@@ -241,6 +285,39 @@ static void handover_done(struct mn *mn, const struct bul_entry *e)
 		   e->lifetime_granted_s);
 }
 
+/* RFC 5555 §4.2.1: a NAT Detection option in the BA says the HA saw our
+ * IPv4 CoA translated; the NAT binding must then be kept alive. The
+ * keepalive is a binding refresh every Refresh Time seconds (or
+ * nat_keepalive_s when the option says 0), which also carries data. */
+static void nat_check(struct mn *mn, const struct bul_entry *e, const struct mh_msg *m)
+{
+	const struct mh_opt *o = mh_find_opt(m, MH_OPT_NATD);
+
+	if (!o || e->coa.family != AF_INET) {
+		if (mn->nat)
+			log_info(MOD, "no NAT on the path any more");
+		mn->nat = false;
+		timer_cancel(&mn->ka_timer);
+		return;
+	}
+	uint32_t r = o->u.natd.refresh_time ? o->u.natd.refresh_time : mn->cfg->nat_keepalive_s;
+	if (!mn->nat)
+		log_notice(MOD, "NAT detected between us and the HA: keepalive every %u s", r);
+	mn->nat = true;
+	mn->nat_refresh_s = r;
+	timer_arm_ms(&mn->ka_timer, (uint64_t)r * 1000u);
+}
+
+static void ka_timer_cb(void *arg)
+{
+	struct mn *mn = arg;
+
+	if (!mn->nat || !mn->home || mn->home->fsm.state != BUL_BOUND)
+		return;
+	struct bul_event ev = { .type = BUL_EV_BRR };	/* refresh now */
+	feed(mn, mn->home, &ev);
+}
+
 static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m)
 {
 	struct bul_entry *e = mn->home;
@@ -280,6 +357,8 @@ static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg
 	feed(mn, e, &ev);
 	if (mn->home != e)
 		return;		/* refused: the entry went with its HA (next HA) */
+	if (ev.type == BUL_EV_BA_ACCEPTED && e->fsm.state == BUL_BOUND)
+		nat_check(mn, e, m);
 	if (ev.type == BUL_EV_BA_ACCEPTED && e->fsm.state == BUL_BOUND && before != BUL_BOUND)
 		handover_done(mn, e);
 	if (before == BUL_DEREGISTERING && e->fsm.state == BUL_IDLE && mn->at_home) {
@@ -302,12 +381,9 @@ static void be_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg
 	 * says the peer does not speak what we sent; nothing to retry. */
 	if (m->u.be.status == MH_BE_UNKNOWN_HAO && mn->home &&
 	    memcmp(c->ip.src, &mn->home->peer, 16) == 0 && !mn->at_home) {
-		const struct in6_addr *coa = mn_current_coa(mn);
-		if (coa) {
-			struct bul_event ev = { .type = BUL_EV_MOVED,
-						.coa = { .family = AF_INET6, .v6 = *coa } };
+		struct bul_event ev = { .type = BUL_EV_MOVED };
+		if (mn_coa(mn, &ev.coa))
 			feed(mn, mn->home, &ev);
-		}
 	}
 }
 
@@ -351,6 +427,7 @@ void mn_reg_rx_mh(struct mn *mn, const uint8_t *pkt, size_t len)
 void mn_reg_init(struct mn *mn)
 {
 	timer_init(&mn->bul_timer, mn->loop, bul_timer_cb, mn);
+	timer_init(&mn->ka_timer, mn->loop, ka_timer_cb, mn);
 	if (mn->cfg->has_ha) {
 		mn->ha = mn->cfg->ha;
 		mn->ha_known = true;
@@ -367,4 +444,5 @@ void mn_reg_fini(struct mn *mn)
 			send_bu(mn, mn->home, true);
 	}
 	timer_cancel(&mn->bul_timer);
+	timer_cancel(&mn->ka_timer);
 }

@@ -119,13 +119,14 @@ void mn_tun_remove(struct mn *mn)
 void mn_tun_from_host(void *arg, struct mip6_tunpkt *p)
 {
 	struct mn *mn = arg;
-	const struct in6_addr *coa = mn_current_coa(mn);
+	struct ip_addr src;
+	bool have = mn_coa(mn, &src);
 
 	if (p->len < IPV6_HDR_LEN || (p->pkt[0] >> 4) != 6) {
 		counter_inc(&mn_c_tun_drop);	/* IPv4 has no home address here */
 		return;
 	}
-	if (memcmp(p->pkt + 8, &mn->cfg->hoa, 16) != 0 || !coa || mn->at_home ||
+	if (memcmp(p->pkt + 8, &mn->cfg->hoa, 16) != 0 || !have || mn->at_home ||
 	    !mn_reg_bound(mn)) {
 		/* Not from the HoA, or no binding to carry it: the HA would
 		 * drop it (§10.4.5 checks the reverse tunnel's source). */
@@ -133,7 +134,8 @@ void mn_tun_from_host(void *arg, struct mip6_tunpkt *p)
 		return;
 	}
 	struct ip_addr dst = { .family = AF_INET6, .v6 = mn->home->peer };
-	struct ip_addr src = { .family = AF_INET6, .v6 = *coa };
+	if (src.family == AF_INET)
+		dst = (struct ip_addr){ .family = AF_INET, .v4 = mn->cfg->ha4 };
 	if (mip6_ep_send(mn->ep, &dst, MIP6_PORT, &src, p->pkt, p->len) < 0) {
 		counter_inc(&mn_c_tun_drop);
 		return;

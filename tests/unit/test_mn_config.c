@@ -92,7 +92,8 @@ static void test_full(void **state)
 		"lifetime = 30; initial_bindack_timeout_ms = 500; max_bindack_timeout_ms = 4000;\n"
 		"max_retries = 3; optimistic_first_bu = false; iid = \"stable\";\n"
 		"rs_interval_ms = 200; rs_count = 5; dhaad_timeout_ms = 700; dhaad_retries = 2;\n"
-		"prefix_solicit_before_s = 30;", &ctx);
+		"prefix_solicit_before_s = 30; home_agent_ipv4 = \"198.51.100.1\"; nat_keepalive_s = 20;",
+		&ctx);
 
 	assert_int_equal(ctx.n_errors, 0);
 	assert_non_null(nc);
@@ -121,6 +122,9 @@ static void test_full(void **state)
 	assert_int_equal(c->dhaad_timeout_ms, 700);
 	assert_int_equal(c->dhaad_retries, 2);
 	assert_int_equal(c->mps_before_s, 30);
+	assert_true(c->has_ha4);
+	assert_int_equal(ntohl(c->ha4.s_addr), 0xc6336401);
+	assert_int_equal(c->nat_keepalive_s, 20);
 	node_config_free(nc);
 	cfg_ctx_clear(&ctx);
 }
@@ -136,6 +140,8 @@ static void test_defaults(void **state)
 	assert_int_equal(ctx.n_errors, 0);
 	const struct mn_config *c = mn_cfg(nc);
 	assert_false(c->has_ha);	/* DHAAD */
+	assert_false(c->has_ha4);
+	assert_int_equal(c->nat_keepalive_s, 110);
 	assert_string_equal(c->tun, "mip6mn0");
 	assert_int_equal(c->tun_mtu, 1400);
 	assert_int_equal(c->fwmark, 0x4d49);
@@ -175,6 +181,12 @@ static void test_errors(void **state)
 	E("interfaces = [ \"wa\" ];\ntun = \"wa\";", 7, "mn.tun", "'wa' is also an access interface");
 	E("interfaces = [ \"wa\" ];\ninitial_bindack_timeout_ms = 5000;\nmax_bindack_timeout_ms = 1000;",
 	  8, "mn.max_bindack_timeout_ms", "1000 ms is below initial_bindack_timeout_ms (5000 ms)");
+	E("interfaces = [ \"wa\" ];\nhome_agent_ipv4 = \"2001:db8::1\";", 7, "mn.home_agent_ipv4",
+	  "'2001:db8::1' is not an IPv4 address");
+	E("interfaces = [ \"wa\" ];\nhome_agent_ipv4 = \"224.0.0.1\";", 7, "mn.home_agent_ipv4",
+	  "must be one unicast IPv4 address");
+	E("interfaces = [ \"wa\" ];\nhome_agent_ipv4 = \"192.0.2.1\";", 7, "mn.home_agent_ipv4",
+	  "needs home_agent too (DHAAD cannot run over IPv4)");
 #undef E
 	expect_error("home_address = \"2001:db8:9::4\"; home_prefix = \"2001:db8:8::/64\";\n"
 		     "interfaces = [ \"wa\" ];", 5, "mn.home_prefix", "does not contain home_address");

@@ -210,6 +210,30 @@ static void test_bu_build(void **state)
 	assert_int_equal(mn_bu_build(buf, 50, &coa, &ha, &hoa, 1, 0, 4), -1);
 }
 
+static void test_bu_build4(void **state)
+{
+	uint8_t buf[256];
+	struct in6_addr ha = A("2001:db8:8::1"), hoa = A("2001:db8:8::4");
+	struct in_addr v4;
+	struct ipv6_chain c;
+	struct wire_error err;
+	struct mh_msg m;
+	(void)state;
+
+	inet_pton(AF_INET, "192.0.2.10", &v4);
+	int n = mn_bu_build4(buf, sizeof(buf), &v4, &ha, &hoa, 7, MH_BU_A | MH_BU_H, 600);
+	assert_true(n > 0);
+	assert_int_equal(ipv6_walk(buf, (size_t)n, &c, &err), WIRE_OK);
+	assert_memory_equal(c.ip.src, &hoa, 16);	/* RFC 5555 §4.2: from the HoA */
+	assert_null(c.hoa);
+	assert_int_equal(mh_parse(buf + c.off, c.len, c.src, c.dst, &m, &err), WIRE_OK);
+	assert_int_equal(m.u.bu.lifetime, 150);
+	const struct mh_opt *o = mh_find_opt(&m, MH_OPT_V4_COA);
+	assert_non_null(o);
+	assert_memory_equal(o->u.v4_coa.addr, &v4.s_addr, 4);
+	assert_int_equal(o->off % 4, 0);	/* 4n alignment */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_router_timeout),
 		cmocka_unit_test(test_dhaad_reply),
 		cmocka_unit_test(test_bu_build),
+		cmocka_unit_test(test_bu_build4),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,7 +281,8 @@ static void handover_done(struct mn *mn, const struct bul_entry *e)
 	log_notice(MOD, "handover done ha=%s coa=%s iface=%s ms=%lld lifetime=%u",
 		   ip_addr_fmt(&ha, hb, sizeof(hb)),
 		   e->coa.family ? ip_addr_fmt(&e->coa, cb, sizeof(cb)) : "-",
-		   mn->cur ? mn->cur->name : "-", (long long)mn->last_handover_ms,
+		   mn->cur ? mn->cur->name : mn->cur4 ? mn->cur4->name : "-",
+		   (long long)mn->last_handover_ms,
 		   e->lifetime_granted_s);
 }
 

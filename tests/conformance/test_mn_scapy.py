@@ -46,14 +46,15 @@ if not os.environ.get(NS_MARK):
     sys.exit(rc)
 
 from scapy.all import AsyncSniffer, Ether, Raw, conf, sendp  # noqa: E402
-from scapy.layers.inet import UDP  # noqa: E402
+from scapy.layers.inet import IP, UDP  # noqa: E402
+from scapy.layers.l2 import ARP  # noqa: E402
 from scapy.layers.inet6 import (IPv6, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptSrcLLAddr,  # noqa: E402
                                 ICMPv6NDOptPrefixInfo, ICMPv6NDOptAdvInterval,
                                 IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, HAO,
                                 ICMPv6EchoRequest, ICMPv6EchoReply, in6_chksum,
                                 ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr,
                                 ICMPv6HAADRequest, ICMPv6HAADReply)
-from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA  # noqa: E402
+from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA, MIP6MH_BRR  # noqa: E402
 
 conf.verb = 0
 BUILD = os.environ.get("MIPSEC_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -67,6 +68,7 @@ PREFIX = "2001:db8:1:0:"
 ROUTER_LL, ROUTER_MAC = "fe80::1", "02:00:00:00:00:01"
 CN = "2001:db8:99::1"
 TABLE, MARK = 4191, 0x4d49
+V4_COA, V4_ROUTER, HA4 = "192.0.2.10", "192.0.2.1", "198.51.100.1"
 
 
 def sh(*cmd, check=True):
@@ -103,6 +105,10 @@ class Peer:
         time.sleep(0.3)     # let the sniffer socket open before traffic starts
 
     def _add(self, p):
+        if ARP in p and p[ARP].op == 1 and p[ARP].pdst == V4_ROUTER:
+            sendp(Ether(src=ROUTER_MAC, dst=p[Ether].src) /
+                  ARP(op=2, hwsrc=ROUTER_MAC, psrc=V4_ROUTER, hwdst=p[ARP].hwsrc,
+                      pdst=p[ARP].psrc), iface="haA")
         if ICMPv6ND_NS in p and p[ICMPv6ND_NS].tgt in self.answer_ns and \
                 p[Ether].src != ROUTER_MAC:
             # Neighbour resolution of the HA / router on the home link.
@@ -295,6 +301,14 @@ class Registration(MnCase):
         self.assertLess(first_bu_s, 1.0, "first BU waited for DAD")
         bu = self.check_bu(p, 150)
         self.assertIn(self.coa, sh("ip", "-6", "addr", "show", "dev", "mnA"))
+        # Unanswered: retransmitted after InitialBindackTimeoutFirstReg (1.5 s),
+        # as a new BU with the next sequence number (§11.8).
+        t1 = time.monotonic()
+        p = peer.take(is_bu, 5, "retransmitted BU")
+        gap = time.monotonic() - t1
+        self.assertTrue(1.2 < gap < 2.5, gap)
+        bu = self.check_bu(p, 150)
+        self.assertEqual(self.ctl("show", "bul")[0]["retransmissions"], 1)
 
         # 3. 135 with the HA's own number: the MN continues after it.
         ha_seq = (bu.seq + 1000) % 65536
@@ -311,6 +325,28 @@ class Registration(MnCase):
         self.assertEqual(e["care_of_address"], self.coa)
         self.assertEqual(e["lifetime_granted_s"], 600)
         wait_for(lambda: "handover done" in self.daemon_log(), 5, "handover log line")
+
+        # Binding Refresh Request (§11.7.4): a refresh BU follows at once.
+        brr = bytearray(bytes(MIP6MH_BRR(cksum=0)))
+        brr[4:6] = in6_chksum(135, IPv6(src=HA, dst=HOA), bytes(brr)).to_bytes(2, "big")
+        self.send_udp(IPv6(src=HA, dst=self.coa, nh=43) /
+                      IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) /
+                      Raw(bytes(brr)))
+        p = peer.take(is_bu, 5, "BU answering the BRR")
+        bu3 = self.check_bu(p, 150)
+        self.assertEqual(bu3.seq, (bu2.seq + 1) % 65536)
+        self.send_ba(0, bu3.seq, 150)
+        wait_for(lambda: self.ctl("show", "bul")[0]["state"] == "bound", 5, "bound after BRR")
+        # A BA with a stale sequence number is ignored (§11.7.3).
+        self.send_ba(0, bu2.seq, 150)
+        wait_for(lambda: self.ctl("stats").get("mipsec_bul_ba_ignored_total") == 1, 5,
+                 "stale BA ignored")
+        st = self.ctl("stats")
+        self.assertEqual(st['mipsec_mn_ba_received_total{status="135"}'], 1)
+        self.assertEqual(st['mipsec_mn_ba_received_total{status="accepted"}'], 3)
+        self.assertEqual(st["mipsec_mn_bu_sent_total"], 4)
+        self.assertEqual(st["mipsec_mn_handovers_total"], 1)
+        self.assertEqual(self.ctl("show", "bul")[0]["state"], "bound")
 
         # 5. Host path through the TUN, both ways.
         ping = subprocess.Popen(["ping", "-6", "-n", "-c", "3", "-i", "0.3", "-W", "3", CN],
@@ -338,6 +374,103 @@ class Registration(MnCase):
         self.assertNotIn(f"lookup {TABLE}", sh("ip", "-6", "rule"))
         self.assertEqual(sh("ip", "-6", "route", "show", "table", str(TABLE), check=False).strip(), "")
         self.assertNotIn(self.coa, sh("ip", "-6", "addr", "show", "dev", "mnA"))
+
+
+def mh_ba_natd(seq, units, refresh):
+    """BA + NAT Detection option (RFC 5555 §4.2.1, type 31, 4n) built by
+    hand: scapy has no class for it. Checksum left for the caller."""
+    opt = bytes([31, 6, 0, 0]) + refresh.to_bytes(4, "big")
+    body = bytes([0, 0]) + seq.to_bytes(2, "big") + units.to_bytes(2, "big")
+    mh = bytearray([59, 0, 6, 0, 0, 0]) + body + opt + bytes([1, 2, 0, 0])
+    mh[1] = len(mh) // 8 - 1
+    return mh
+
+
+class Ipv4CareOf(MnCase):
+    MN_EXTRA = f'home_agent = "{HA}"; home_agent_ipv4 = "{HA4}";'
+
+    @classmethod
+    def setUpClass(cls):
+        sh("ip", "-4", "addr", "add", V4_COA + "/24", "dev", "mnA")
+        sh("ip", "-4", "route", "add", "default", "via", V4_ROUTER)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        sh("ip", "-4", "addr", "flush", "dev", "mnA", check=False)
+
+    def take_bu4(self, what):
+        p = self.peer.take(lambda q: IP in q and UDP in q and q[UDP].dport == 4191 and
+                           MIP6MH_BU in IPv6(bytes(q[UDP].payload)), 10, what)
+        self.assertEqual(p[IP].src, V4_COA)
+        self.assertEqual(p[IP].dst, HA4)
+        inner = IPv6(bytes(p[UDP].payload))
+        self.assertEqual(inner.src, HOA)           # RFC 5555 §4.2: no HAO, from the HoA
+        self.assertEqual(inner.dst, HA)
+        self.assertNotIn(IPv6ExtHdrDestOpt, inner)
+        bu = inner[MIP6MH_BU]
+        self.assertTrue(bu.flags.A and bu.flags.H)
+        raw = bytearray(bytes(bu))
+        got = int.from_bytes(raw[4:6], "big")
+        raw[4:6] = b"\0\0"
+        self.assertEqual(got, in6_chksum(135, IPv6(src=HOA, dst=HA), bytes(raw)))
+        # Options after the 12-byte fixed part: find the IPv4 CoA option (32).
+        opts, i, v4coa = bytes(raw[12:]), 0, None
+        while i < len(opts):
+            if opts[i] == 0:
+                i += 1
+                continue
+            t, ln = opts[i], opts[i + 1]
+            if t == 32:
+                self.assertEqual(ln, 6)
+                self.assertEqual((12 + i) % 4, 0)  # 4n alignment
+                v4coa = socket.inet_ntoa(opts[i + 4:i + 8])
+            i += 2 + ln
+        self.assertEqual(v4coa, V4_COA)
+        return bu
+
+    def send_ba4(self, seq, refresh):
+        mh = mh_ba_natd(seq, 150, refresh)
+        ck = in6_chksum(135, IPv6(src=HA, dst=HOA), bytes(mh))
+        mh[4:6] = ck.to_bytes(2, "big")
+        inner = IPv6(src=HA, dst=HOA, nh=135) / Raw(bytes(mh))
+        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IP(src=HA4, dst=V4_COA) /
+              UDP(sport=4191, dport=4191) / Raw(bytes(inner)), iface="haA")
+
+    def test_ipv4_coa_nat_keepalive_then_ipv6(self):
+        bu = self.take_bu4("BU over IPv4")
+        self.send_ba4(bu.seq, 1)                   # NAT detected, refresh every 1 s
+        e = self.bound_entry()
+        self.assertEqual(e["care_of_address"], V4_COA)
+        st = self.ctl("status")
+        mn = next(r["state"] for r in st["roles"] if r["name"] == "mn")
+        self.assertTrue(mn["nat_detected"])
+        # Keepalive: a refresh BU about a second later.
+        t0 = time.monotonic()
+        bu2 = self.take_bu4("NAT keepalive refresh")
+        self.assertGreater(time.monotonic() - t0, 0.5)
+        self.assertEqual(bu2.seq, (bu.seq + 1) % 65536)
+        self.send_ba4(bu2.seq, 1)
+        # Host traffic rides IPv4 UDP from the IPv4 CoA.
+        ping = subprocess.Popen(["ping", "-6", "-n", "-c", "1", "-W", "3", CN],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        p = self.peer.take(lambda q: IP in q and UDP in q and q[UDP].dport == 4191 and
+                           ICMPv6EchoRequest in IPv6(bytes(q[UDP].payload)), 10,
+                           "echo request over IPv4")
+        inner = IPv6(bytes(p[UDP].payload))
+        self.assertEqual((p[IP].src, inner.src, inner.dst), (V4_COA, HOA, CN))
+        req = inner[ICMPv6EchoRequest]
+        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IP(src=HA4, dst=V4_COA) /
+              UDP(sport=4191, dport=4191) /
+              Raw(bytes(IPv6(src=CN, dst=HOA) / ICMPv6EchoReply(id=req.id, seq=req.seq,
+                                                                 data=req.data))), iface="haA")
+        out, _ = ping.communicate(timeout=10)
+        self.assertEqual(ping.returncode, 0, out)
+        # An IPv6 router appears: IPv6 is preferred, the MN moves to it.
+        sendp(ra("2001:db8:1::"), iface="haA")
+        self.register()
+        wait_for(lambda: self.bound_entry()["care_of_address"] == self.coa, 10, "bound at v6 CoA")
 
 
 class MovementAndHome(MnCase):

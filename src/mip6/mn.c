@@ -15,6 +15,7 @@
 #include "mip6/mn_priv.h"
 #include "net/netlink.h"
 #include "wire/exthdr.h"
+#include "wire/icmp6msg.h"
 
 #define MOD "mn"
 
@@ -82,11 +83,19 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 		mn_reg_rx_mh(mn, rx->pkt, rx->len);
 		return;
 	}
+	if (c.proto == PROTO_ICMPV6 && !c.fragment && c.len > 0 && rx->pkt[c.off] == ICMPV6_MPA &&
+	    !ipv6_upper_csum(rx->pkt, &c)) {
+		/* A Mobile Prefix Advertisement the HA tunnelled to the HoA. */
+		struct in6_addr src;
+		memcpy(&src, c.ip.src, 16);
+		mn_mpa_rx(mn, rx->pkt + c.off, c.len, &src);
+		return;
+	}
 	bool from_ha = mn->ha_known &&
 		((rx->peer.family == AF_INET6 && memcmp(&rx->peer.v6, &mn->ha, 16) == 0) ||
 		 (rx->peer.family == AF_INET && mn->cfg->has_ha4 &&
 		  rx->peer.v4.s_addr == mn->cfg->ha4.s_addr));
-	if (!from_ha || c.rh2 || memcmp(c.ip.dst, &mn->cfg->hoa, 16) != 0) {
+	if (!from_ha || c.rh2 || memcmp(c.ip.dst, &mn->hoa, 16) != 0) {
 		/* Route-optimised packets (RH2 from a CN) come with the CN role. */
 		counter_inc(&mn_c_rx_bad);
 		return;
@@ -108,6 +117,8 @@ static void *mn_init(struct daemon *d, void *cfgp)
 	mn->nl = d->nl;
 	mn->cfg = cfg;
 	mn->last_handover_ms = -1;
+	mn->hoa = cfg->hoa;
+	mn->home_prefix = cfg->home_prefix;
 	struct bul_cfg bc;
 	bul_cfg_default(&bc);
 	bc.initial_first_reg_ms = cfg->initial_bindack_timeout_ms;
@@ -154,7 +165,7 @@ static int mn_start(void *inst)
 	if (mn_move_start(mn) < 0)
 		return -1;
 	char b[64], h[64];
-	struct ip_addr hoa = { .family = AF_INET6, .v6 = mn->cfg->hoa };
+	struct ip_addr hoa = { .family = AF_INET6, .v6 = mn->hoa };
 	struct ip_addr ha = { .family = AF_INET6, .v6 = mn->cfg->ha };
 	log_notice(MOD, "started hoa=%s ha=%s interfaces=%zu", ip_addr_fmt(&hoa, b, sizeof(b)),
 		   mn->cfg->has_ha ? ip_addr_fmt(&ha, h, sizeof(h)) : "dhaad", mn->n_ifs);
@@ -205,7 +216,7 @@ static json_t *mn_dump(void *inst)
 	bool c = mn_coa(mn, &ca);
 	json_t *ifs = json_array();
 
-	inet_ntop(AF_INET6, &mn->cfg->hoa, hoa, sizeof(hoa));
+	inet_ntop(AF_INET6, &mn->hoa, hoa, sizeof(hoa));
 	inet_ntop(AF_INET6, &mn->ha, ha, sizeof(ha));
 	if (c)
 		ip_addr_fmt(&ca, coa, sizeof(coa));

@@ -100,7 +100,7 @@ static void dhaad_send(struct mn *mn)
 	struct icmp6_msg m = { .type = ICMPV6_HAAD_REQUEST, .identifier = mn->dhaad_id };
 	struct wire_error err;
 
-	if (!mi || mn_ha_anycast(&mn->cfg->home_prefix, &dst) < 0)
+	if (!mi || mn_ha_anycast(&mn->home_prefix, &dst) < 0)
 		return;
 	if (icmp6_build(buf, sizeof(buf), &m, NULL, NULL, &err) < 0)
 		return;
@@ -222,7 +222,8 @@ static void mpa_rx(struct mn *mn, const struct icmp6_msg *m, const struct in6_ad
 	uint8_t type;
 	size_t olen;
 	struct wire_error err;
-	const uint8_t *opt;
+	struct ip_prefix renumber = { 0 };
+	bool still_home = false;
 
 	if (!mn->ha_known || memcmp(src, &mn->ha, 16) != 0) {
 		counter_inc(&mn_c_rx_bad);
@@ -236,31 +237,48 @@ static void mpa_rx(struct mn *mn, const struct icmp6_msg *m, const struct in6_ad
 		size_t at = off;
 		if (icmp6_opt_next(m->body, m->body_len, &off, &type, &olen, &err) != WIRE_OK)
 			break;
-		opt = m->body + at;
 		if (type != ND_OPT_PREFIX_INFO)
 			continue;
 		struct nd_pio p;
-		if (icmp6_pio_parse(opt, olen, &p, &err) != WIRE_OK) {
+		if (icmp6_pio_parse(m->body + at, olen, &p, &err) != WIRE_OK) {
 			counter_inc(&mn_c_rx_bad);
 			continue;
 		}
 		struct ip_prefix got = { .addr = { .family = AF_INET6 }, .len = p.prefix_length };
 		memcpy(got.addr.bytes, p.prefix, 16);
-		char b[64];
-		if (got.len == mn->cfg->home_prefix.len &&
-		    ip_prefix_contains(&mn->cfg->home_prefix, &got.addr)) {
+		if (p.valid_lifetime == 0 || got.len > 120)
+			continue;
+		if (got.len == mn->home_prefix.len &&
+		    ip_prefix_contains(&mn->home_prefix, &got.addr)) {
 			/* Solicit again shortly before the home prefix lapses. */
 			uint32_t v = p.valid_lifetime;
+			still_home = true;
 			if (v != ND_INFINITY && v > mn->cfg->mps_before_s)
 				timer_arm_ms(&mn->mps_timer,
 					     (uint64_t)(v - mn->cfg->mps_before_s) * 1000u);
 			log_info(MOD, "home prefix lifetime valid=%u", v);
-		} else {
-			log_notice(MOD, "new home prefix advertised prefix=%s (home address "
-				   "renumbering is not implemented)",
-				   ip_prefix_fmt(&got, b, sizeof(b)));
+		} else if (p.a && !renumber.len) {
+			renumber = got;
 		}
 	}
+	/* §11.4.3: a new prefix to form a home address from; move to it
+	 * when the current home prefix is no longer advertised. */
+	if (renumber.len && !still_home)
+		mn_reg_renumber(mn, &renumber);
+	else if (renumber.len)
+		log_info(MOD, "additional home prefix advertised; keeping the current one");
+}
+
+void mn_mpa_rx(struct mn *mn, const uint8_t *buf, size_t len, const struct in6_addr *src)
+{
+	struct icmp6_msg m;
+	struct wire_error err;
+
+	if (icmp6_parse(buf, len, NULL, NULL, &m, &err) != WIRE_OK || m.type != ICMPV6_MPA) {
+		counter_inc(&mn_c_rx_bad);
+		return;
+	}
+	mpa_rx(mn, &m, src);
 }
 
 static void mps_timer_cb(void *arg)

@@ -481,7 +481,7 @@ static void ra_rx(struct mn_if *mi, const uint8_t *buf, size_t len, const struct
 	struct ip_prefix cur = { 0 };
 	if (mi->have_coa)
 		cur = mi->coa;
-	struct mn_ra_decision d = mn_ra_decide(&ra, &mn->cfg->home_prefix, &cur);
+	struct mn_ra_decision d = mn_ra_decide(&ra, &mn->home_prefix, &cur);
 	if (d.verdict == MN_RA_IGNORE) {
 		/* Router lifetime 0 from our router: it stops being one. */
 		if (ra.router_lifetime == 0 && mi->have_router &&

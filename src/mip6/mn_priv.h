@@ -56,6 +56,8 @@ struct mn {
 	struct mn_if *cur4;		/* without cur: link whose IPv4 address is the CoA */
 	bool started;
 	uint8_t iid_secret[16];
+	struct in6_addr hoa;		/* cfg->hoa until a prefix renumbering */
+	struct ip_prefix home_prefix;
 
 	/* registration */
 	struct bul *bul;
@@ -126,6 +128,8 @@ void mn_reg_return_home(struct mn *mn);
 void mn_reg_ha_ready(struct mn *mn);
 void mn_reg_rx_mh(struct mn *mn, const uint8_t *pkt, size_t len);
 void mn_reg_arm(struct mn *mn);
+/* Home network renumbered (§11.4.3): new HoA, host side moved, registered. */
+void mn_reg_renumber(struct mn *mn, const struct ip_prefix *prefix);
 bool mn_reg_bound(const struct mn *mn);
 
 /* mn_dhaad.c */
@@ -137,6 +141,8 @@ void mn_dhaad_next(struct mn *mn);
 void mn_icmp_rx(struct mn_if *mi, const uint8_t *buf, size_t len,
 		const struct in6_addr *src, const struct in6_addr *dst);
 void mn_mps_send(struct mn *mn);
+/* An MPA (plain ICMPv6 on the access link, or tunnelled by the HA). */
+void mn_mpa_rx(struct mn *mn, const uint8_t *buf, size_t len, const struct in6_addr *src);
 
 /* mn_tun.c */
 int mn_tun_install(struct mn *mn);	/* HoA on the TUN + policy routing */

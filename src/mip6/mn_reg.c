@@ -201,13 +201,14 @@ static void feed(struct mn *mn, struct bul_entry *e, const struct bul_event *ev)
 /* The entry for the current HA; entries of a previous HA are dropped. */
 static struct bul_entry *home_entry(struct mn *mn)
 {
-	if (mn->home && memcmp(&mn->home->peer, &mn->ha, 16) == 0)
+	if (mn->home && memcmp(&mn->home->peer, &mn->ha, 16) == 0 &&
+	    memcmp(&mn->home->hoa, &mn->hoa, 16) == 0)
 		return mn->home;
 	if (mn->home) {
 		bul_remove(mn->bul, mn->home);
 		mn->home = NULL;
 	}
-	mn->home = bul_add(mn->bul, &mn->ha, &mn->cfg->hoa, BUL_HOME);
+	mn->home = bul_add(mn->bul, &mn->ha, &mn->hoa, BUL_HOME);
 	if (mn->home)
 		mn->home->lifetime_req_s = mn->cfg->lifetime_s;
 	return mn->home;
@@ -423,6 +424,36 @@ void mn_reg_rx_mh(struct mn *mn, const uint8_t *pkt, size_t len)
 		log_debug(MOD, "Mobility Header type %u ignored", m.type);
 		break;
 	}
+}
+
+void mn_reg_renumber(struct mn *mn, const struct ip_prefix *prefix)
+{
+	struct ip_addr n = { .family = AF_INET6 };
+	char ob[64], nb[64];
+
+	/* Same interface identifier under the new prefix. */
+	for (unsigned i = 0; i < 16; i++) {
+		uint8_t mask = i * 8 + 8 <= prefix->len ? 0xff :
+			       i * 8 >= prefix->len ? 0 : (uint8_t)(0xff << (8 - prefix->len % 8));
+		n.bytes[i] = (uint8_t)((prefix->addr.bytes[i] & mask) | (mn->hoa.s6_addr[i] & ~mask));
+	}
+	if (ipv6_bad_hoa(n.bytes) || memcmp(&n.v6, &mn->hoa, 16) == 0)
+		return;
+	struct ip_addr o = { .family = AF_INET6, .v6 = mn->hoa };
+	log_notice(MOD, "home network renumbered: home address %s -> %s",
+		   ip_addr_fmt(&o, ob, sizeof(ob)), ip_addr_fmt(&n, nb, sizeof(nb)));
+	bool installed = mn->routing_installed;
+	mn_tun_remove(mn);
+	/* The old binding is left to lapse at the HA (its prefix is going). */
+	if (mn->home) {
+		bul_remove(mn->bul, mn->home);
+		mn->home = NULL;
+	}
+	mn->hoa = n.v6;
+	mn->home_prefix = *prefix;
+	if (installed)
+		mn_tun_install(mn);
+	mn_reg_moved(mn);
 }
 
 void mn_reg_init(struct mn *mn)

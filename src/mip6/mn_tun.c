@@ -50,7 +50,7 @@ static struct nl_route tun_route(const struct mn *mn)
 
 static struct ip_prefix hoa128(const struct mn *mn)
 {
-	struct ip_prefix p = { .addr = { .family = AF_INET6, .v6 = mn->cfg->hoa }, .len = 128 };
+	struct ip_prefix p = { .addr = { .family = AF_INET6, .v6 = mn->hoa }, .len = 128 };
 	return p;
 }
 
@@ -126,7 +126,7 @@ void mn_tun_from_host(void *arg, struct mip6_tunpkt *p)
 		counter_inc(&mn_c_tun_drop);	/* IPv4 has no home address here */
 		return;
 	}
-	if (memcmp(p->pkt + 8, &mn->cfg->hoa, 16) != 0 || !have || mn->at_home ||
+	if (memcmp(p->pkt + 8, &mn->hoa, 16) != 0 || !have || mn->at_home ||
 	    !mn_reg_bound(mn)) {
 		/* Not from the HoA, or no binding to carry it: the HA would
 		 * drop it (§10.4.5 checks the reverse tunnel's source). */
@@ -154,8 +154,8 @@ void mn_tun_to_host(struct mn *mn, const uint8_t *pkt, size_t len)
 
 static struct ip_prefix hoa_home(const struct mn *mn)
 {
-	struct ip_prefix p = { .addr = { .family = AF_INET6, .v6 = mn->cfg->hoa },
-			       .len = mn->cfg->home_prefix.len };
+	struct ip_prefix p = { .addr = { .family = AF_INET6, .v6 = mn->hoa },
+			       .len = mn->home_prefix.len };
 	return p;
 }
 
@@ -186,7 +186,7 @@ void mn_home_announce(struct mn *mn)
 
 	if (!mi || mi->ifindex != mn->home_ifindex)
 		return;
-	memcpy(na.target, &mn->cfg->hoa, 16);
+	memcpy(na.target, &mn->hoa, 16);
 	if (mi->mac_len && mi->mac_len <= ND_LLADDR_MAX) {
 		na.has_tlla = true;
 		na.tlla.len = (uint8_t)mi->mac_len;

@@ -53,7 +53,7 @@ from scapy.layers.inet6 import (IPv6, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptSrcLL
                                 IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, HAO,
                                 ICMPv6EchoRequest, ICMPv6EchoReply, in6_chksum,
                                 ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr,
-                                ICMPv6HAADRequest, ICMPv6HAADReply)
+                                ICMPv6HAADRequest, ICMPv6HAADReply, ICMPv6MPAdv)
 from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA, MIP6MH_BRR  # noqa: E402
 
 conf.verb = 0
@@ -571,6 +571,25 @@ class HomeAgentDiscovery(MnCase):
         e = self.bound_entry()
         self.assertEqual(e["peer"], HA)
         self.assertEqual(len(self.ctl("show", "bul")), 1)
+
+        # Home network renumbered (§11.4.3): an MPA with only a new prefix.
+        new_hoa = "2001:db8:88::4"
+        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=HA, dst=self.coa) /
+              ICMPv6MPAdv(id=0) /
+              ICMPv6NDOptPrefixInfo(prefix="2001:db8:88::", prefixlen=64, L=0, A=1,
+                                    validlifetime=7200, preferredlifetime=3600), iface="haA")
+        p = peer.take(lambda q: is_bu(q) and any(
+            isinstance(o, HAO) and o.hoa == new_hoa
+            for o in inner_of(q)[IPv6ExtHdrDestOpt].options), 10, "BU for the new HoA")
+        bu = inner_of(p)[MIP6MH_BU]
+        raw = bytearray(bytes(bu))
+        got = int.from_bytes(raw[4:6], "big")
+        raw[4:6] = b"\0\0"
+        self.assertEqual(got, in6_chksum(135, IPv6(src=new_hoa, dst=HA), bytes(raw)))
+        addrs = sh("ip", "-6", "addr", "show", "dev", "mip6mn0")
+        self.assertIn(new_hoa + "/128", addrs)
+        self.assertNotIn(HOA + "/128", addrs)
+        self.assertEqual([e["home_address"] for e in self.ctl("show", "bul")], [new_hoa])
 
 
 if __name__ == "__main__":

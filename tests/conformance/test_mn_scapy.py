@@ -96,11 +96,12 @@ def wait_for(pred, timeout, what):
 class Peer:
     """Everything scapy hears on haA, in order, for the test to pick from."""
 
-    def __init__(self, answer_ns=()):
+    def __init__(self, answer_ns=(), iface="haA"):
+        self.iface = iface
         self.answer_ns = set(answer_ns)
         self.pkts = []
         self.lock = threading.Lock()
-        self.sniffer = AsyncSniffer(iface="haA", store=False, prn=self._add)
+        self.sniffer = AsyncSniffer(iface=iface, store=False, prn=self._add)
         self.sniffer.start()
         time.sleep(0.3)     # let the sniffer socket open before traffic starts
 
@@ -108,14 +109,14 @@ class Peer:
         if ARP in p and p[ARP].op == 1 and p[ARP].pdst == V4_ROUTER:
             sendp(Ether(src=ROUTER_MAC, dst=p[Ether].src) /
                   ARP(op=2, hwsrc=ROUTER_MAC, psrc=V4_ROUTER, hwdst=p[ARP].hwsrc,
-                      pdst=p[ARP].psrc), iface="haA")
+                      pdst=p[ARP].psrc), iface=self.iface)
         if ICMPv6ND_NS in p and p[ICMPv6ND_NS].tgt in self.answer_ns and \
                 p[Ether].src != ROUTER_MAC:
             # Neighbour resolution of the HA / router on the home link.
             sendp(Ether(src=ROUTER_MAC, dst=p[Ether].src) /
                   IPv6(src=p[ICMPv6ND_NS].tgt, dst=p[IPv6].src, hlim=255) /
                   ICMPv6ND_NA(R=1, S=1, O=1, tgt=p[ICMPv6ND_NS].tgt) /
-                  ICMPv6NDOptDstLLAddr(lladdr=ROUTER_MAC), iface="haA")
+                  ICMPv6NDOptDstLLAddr(lladdr=ROUTER_MAC), iface=self.iface)
         with self.lock:
             self.pkts.append(p)
 
@@ -151,12 +152,13 @@ def is_bu(p):
 def setup_links():
     """Once per namespace: the veth pair, scapy's side without IPv6."""
     sh("ip", "link", "set", "lo", "up")
-    sh("ip", "link", "add", "mnA", "type", "veth", "peer", "name", "haA")
-    with open("/proc/sys/net/ipv6/conf/haA/disable_ipv6", "w") as f:
-        f.write("1")
-    sh("ip", "link", "set", "haA", "address", ROUTER_MAC)
-    sh("ip", "link", "set", "haA", "up")
-    sh("ip", "link", "set", "mnA", "up")
+    for mn, ha in (("mnA", "haA"), ("mnB", "haB")):
+        sh("ip", "link", "add", mn, "type", "veth", "peer", "name", ha)
+        with open(f"/proc/sys/net/ipv6/conf/{ha}/disable_ipv6", "w") as f:
+            f.write("1")
+        sh("ip", "link", "set", ha, "address", ROUTER_MAC)
+        sh("ip", "link", "set", ha, "up")
+        sh("ip", "link", "set", mn, "up")
 
 
 def ra(prefix, advint_ms=60000, lifetime=1800):
@@ -171,6 +173,7 @@ def ra(prefix, advint_ms=60000, lifetime=1800):
 class MnCase(unittest.TestCase):
     """One mipsecd (role mn) per test class, scapy on haA."""
     MN_EXTRA = f'home_agent = "{HA}";'
+    IFACES = ["mnA"]
 
     @classmethod
     def setUpClass(cls):
@@ -183,11 +186,11 @@ class MnCase(unittest.TestCase):
             f.write(f"""
 node = {{ name = "mn-scapy"; }};
 control = {{ socket = "{cls.sock}"; }};
-interfaces = ( {{ name = "mnA"; }} );
+interfaces = ( {", ".join('{ name = "%s"; }' % i for i in cls.IFACES)} );
 roles = [ "mn" ];
 mn = {{
   home_address = "{HOA}"; home_prefix = "{HOME}"; {cls.MN_EXTRA}
-  interfaces = [ "mnA" ]; tun = "mip6mn0"; fwmark = {MARK}; table = {TABLE};
+  interfaces = [ {", ".join('"%s"' % i for i in cls.IFACES)} ]; tun = "mip6mn0"; fwmark = {MARK}; table = {TABLE};
   lifetime = 600; initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;
   optimistic_first_bu = true; rs_interval_ms = 300;
 }};
@@ -224,6 +227,13 @@ mn = {{
     def send_udp(self, inner, src=HA, dst=None):
         sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=src, dst=dst or self.coa) /
               UDP(sport=4191, dport=4191) / Raw(bytes(inner)), iface="haA")
+
+    def ba_inner(self, status, seq, units, coa, ha=HA):
+        mh = MIP6MH_BA(status=status, seq=seq, mhtime=units, cksum=0)
+        raw = bytearray(bytes(mh))
+        raw[4:6] = in6_chksum(135, IPv6(src=ha, dst=HOA), bytes(raw)).to_bytes(2, "big")
+        return (IPv6(src=ha, dst=coa, nh=43) /
+                IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) / Raw(bytes(raw)))
 
     def send_ba(self, status, seq, units, ha=HA, coa=None, rh2=True):
         coa = coa or self.coa
@@ -471,6 +481,51 @@ class Ipv4CareOf(MnCase):
         sendp(ra("2001:db8:1::"), iface="haA")
         self.register()
         wait_for(lambda: self.bound_entry()["care_of_address"] == self.coa, 10, "bound at v6 CoA")
+
+
+class TwoLinks(MnCase):
+    IFACES = ["mnA", "mnB"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.peer_b = Peer(answer_ns=(ROUTER_LL,), iface="haB")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer_b.stop()
+        super().tearDownClass()
+        sh("ip", "link", "set", "mnA", "up")
+        sh("ip", "-6", "addr", "flush", "dev", "mnB", "scope", "global", check=False)
+
+    def test_link_down_moves_to_the_other_link(self):
+        mac_b = json.loads(sh("ip", "-j", "link", "show", "mnB"))[0]["address"]
+        coa_b = eui64("2001:db8:2:0:", mac_b)
+        self.peer.take(lambda q: ICMPv6ND_RS in q, 15, "RS on mnA")
+        self.peer_b.take(lambda q: ICMPv6ND_RS in q, 15, "RS on mnB")
+        sendp(ra("2001:db8:1::"), iface="haA")
+        self.register()
+        self.bound_entry()
+        # A second link with a router: its CoA is prepared, the binding stays.
+        sendp(ra("2001:db8:2::"), iface="haB")
+        wait_for(lambda: coa_b in sh("ip", "-6", "addr", "show", "dev", "mnB"), 5, "CoA on mnB")
+        with self.assertRaises(AssertionError):
+            self.peer_b.take(lambda q: is_bu(q), 1.5, "no BU from the second link")
+        self.assertEqual(self.bound_entry()["care_of_address"], self.coa)
+        # Link A goes down: the registration moves to B at once.
+        sh("ip", "link", "set", "mnA", "down")
+        p = self.peer_b.take(lambda q: is_bu(q), 5, "BU from mnB")
+        bu = self.check_bu(p, 150, coa=coa_b)
+        sendp(Ether(src=ROUTER_MAC, dst=mac_b) / IPv6(src=HA, dst=coa_b) /
+              UDP(sport=4191, dport=4191) /
+              Raw(bytes(self.ba_inner(0, bu.seq, 150, coa_b))), iface="haB")
+        wait_for(lambda: self.bound_entry()["care_of_address"] == coa_b, 10, "bound via mnB")
+        self.assertIn("dev mnB", sh("ip", "-6", "route", "show", "default"))
+        self.assertNotIn("dev mnA", sh("ip", "-6", "route", "show", "default"))
+        line = [ln for ln in self.daemon_log().splitlines() if "handover done" in ln][-1]
+        self.assertIn("iface=mnB", line)
+        ms = int(line.split(" ms=")[1].split()[0])
+        self.assertLess(ms, 2000)
 
 
 class MovementAndHome(MnCase):

@@ -29,6 +29,8 @@ struct counter mn_c_ba_other = { .name = "mipsec_mn_ba_received_total",
 				 .help = "Binding Acknowledgements received, by status" };
 COUNTER_DEFINE(mn_c_movements, "mipsec_mn_movements_total",
 	       "Movements: a new care-of address or the home link detected");
+COUNTER_DEFINE(mn_c_dad_failed, "mipsec_mn_coa_dad_failed_total",
+	       "Care-of addresses that failed duplicate address detection");
 COUNTER_DEFINE(mn_c_ra_rx, "mipsec_mn_ra_received_total", "Router Advertisements received");
 COUNTER_DEFINE(mn_c_ra_bad, "mipsec_mn_ra_dropped_total",
 	       "Router Advertisements dropped: malformed or not from a link-local source");
@@ -59,7 +61,7 @@ COUNTER_DEFINE(mn_c_mpa_rx, "mipsec_mn_mpa_received_total",
 	       "Mobile Prefix Advertisements accepted");
 
 static struct counter *const counters[] = {
-	&mn_c_bu_sent, &mn_c_ba_ok, &mn_c_ba_135, &mn_c_ba_other, &mn_c_movements, &mn_c_ra_rx,
+	&mn_c_bu_sent, &mn_c_dad_failed, &mn_c_ba_ok, &mn_c_ba_135, &mn_c_ba_other, &mn_c_movements, &mn_c_ra_rx,
 	&mn_c_ra_bad, &mn_c_mh_bad, &mn_c_brr, &mn_c_be, &mn_c_tun_out, &mn_c_tun_in,
 	&mn_c_tun_drop, &mn_c_dhaad_sent, &mn_c_dhaad_reply, &mn_c_rx_bad, &mn_c_give_up,
 	&mn_c_returned_home, &mn_c_handovers, &mn_c_handover_ms, &mn_c_mps_sent, &mn_c_mpa_rx,
@@ -177,9 +179,9 @@ static void mn_stop(void *inst)
 	struct mn *mn = inst;
 
 	mn_reg_fini(mn);
+	mn->started = false;	/* home_detach must not reinstall the routing */
 	if (mn->at_home)
 		mn_home_detach(mn);
-	mn->started = false;
 	mn_move_stop(mn);
 	mn_tun_remove(mn);
 }

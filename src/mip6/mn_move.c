@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_addr.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -212,20 +213,25 @@ bool mn_v4_attach(struct mn *mn)
 	return false;
 }
 
-static void set_accept_ra(const char *ifname, bool on)
+/* Writes net.ipv6.conf.<if>.accept_ra; returns the previous value's first
+ * character, '\0' when it could not be read. */
+static char set_accept_ra(const char *ifname, char value)
 {
-	char path[96];
+	char path[96], old = '\0';
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", ifname);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		log_warn(MOD, "cannot set accept_ra iface=%s err=\"%s\"", ifname, strerror(errno));
-		return;
+		return old;
 	}
-	if (write(fd, on ? "1" : "0", 1) != 1)
+	if (read(fd, &old, 1) != 1)
+		old = '\0';
+	if (pwrite(fd, &value, 1, 0) != 1)
 		log_warn(MOD, "cannot set accept_ra iface=%s err=\"%s\"", ifname, strerror(errno));
 	close(fd);
+	return old;
 }
 
 static struct nl_route default_route(const struct mn_if *mi)
@@ -299,6 +305,7 @@ static int coa_add(struct mn_if *mi, const struct ip_prefix *prefix)
 	}
 	mi->coa = p;
 	mi->have_coa = true;
+	mi->coa_tentative = !mn->cfg->optimistic_first_bu;
 	log_info(MOD, "CoA configured iface=%s coa=%s optimistic=%s", mi->name,
 		 ip_prefix_fmt(&p, b, sizeof(b)), mn->cfg->optimistic_first_bu ? "yes" : "no");
 	return 0;
@@ -364,9 +371,11 @@ static void become_current(struct mn *mn, struct mn_if *mi)
 	route_add(mi);
 	handover_begin(mn);
 	counter_inc(&mn_c_movements);
-	log_notice(MOD, "movement iface=%s coa=%s", mi->name,
-		   ip_addr_fmt(&mi->coa.addr, b, sizeof(b)));
-	mn_reg_moved(mn);
+	log_notice(MOD, "movement iface=%s coa=%s%s", mi->name,
+		   ip_addr_fmt(&mi->coa.addr, b, sizeof(b)),
+		   mi->coa_tentative ? " (registering after DAD)" : "");
+	if (!mi->coa_tentative)
+		mn_reg_moved(mn);
 }
 
 static struct mn_if *other_usable(struct mn *mn, const struct mn_if *not)
@@ -562,6 +571,32 @@ static bool v4_usable(const struct nl_addr_info *a)
 	return a->scope == 0 && (v >> 24) != 127 && (v >> 16) != 0xa9fe;
 }
 
+/* Our CoA finished DAD (registration waits for it without optimistic
+ * DAD), or failed it (RFC 4862 §5.4.5: the address is unusable). */
+static void v6_addr_event(struct mn *mn, struct mn_if *mi, const struct nl_event *ev)
+{
+	char b[64];
+
+	if (!mi->have_coa || ev->kind != NL_EV_ADDR_NEW ||
+	    !ip_addr_eq(&ev->addr.prefix.addr, &mi->coa.addr))
+		return;
+	if (ev->addr.ifa_flags & IFA_F_DADFAILED) {
+		counter_inc(&mn_c_dad_failed);
+		log_err(MOD, "CoA failed DAD iface=%s coa=%s: another node uses it", mi->name,
+			ip_addr_fmt(&mi->coa.addr, b, sizeof(b)));
+		coa_del(mi);
+		mi->coa_tentative = false;
+		return;
+	}
+	if (!mi->coa_tentative || (ev->addr.ifa_flags & IFA_F_TENTATIVE))
+		return;
+	mi->coa_tentative = false;
+	log_info(MOD, "CoA passed DAD iface=%s coa=%s", mi->name,
+		 ip_addr_fmt(&mi->coa.addr, b, sizeof(b)));
+	if (mn->cur == mi)
+		mn_reg_moved(mn);
+}
+
 static void v4_addr_event(struct mn *mn, struct mn_if *mi, const struct nl_event *ev)
 {
 	if (ev->kind == NL_EV_ADDR_NEW && !mi->have_v4 && v4_usable(&ev->addr)) {
@@ -607,6 +642,8 @@ static void nl_event(const struct nl_event *ev, void *arg)
 	if (ev->kind != NL_EV_LINK) {
 		if (ev->addr.prefix.addr.family == AF_INET)
 			v4_addr_event(mn, mi, ev);
+		else if (ev->addr.prefix.addr.family == AF_INET6)
+			v6_addr_event(mn, mi, ev);
 		return;
 	}
 	bool running = ev->up && ev->running && !ev->removed;
@@ -669,7 +706,7 @@ int mn_move_open(struct mn *mn)
 				 mi->name, strerror(errno));
 		timer_init(&mi->router_timer, mn->loop, router_timer_cb, mi);
 		timer_init(&mi->rs_timer, mn->loop, rs_timer_cb, mi);
-		set_accept_ra(mi->name, false);
+		mi->accept_ra_saved = set_accept_ra(mi->name, '0');
 		mn->n_ifs++;
 	}
 	return 0;
@@ -723,7 +760,8 @@ void mn_move_close(struct mn *mn)
 		timer_deinit(&mi->rs_timer);
 		if (mi->fd >= 0) {
 			close(mi->fd);
-			set_accept_ra(mi->name, true);
+			if (mi->accept_ra_saved)
+				set_accept_ra(mi->name, mi->accept_ra_saved);
 		}
 	}
 	mn->n_ifs = 0;

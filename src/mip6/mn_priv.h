@@ -35,6 +35,8 @@ struct mn_if {
 
 	bool have_coa;
 	struct ip_prefix coa;		/* address/64 configured on this link */
+	bool coa_tentative;		/* without optimistic DAD: wait for DAD */
+	char accept_ra_saved;		/* the sysctl's value before us, '\0' unknown */
 	bool route_added;		/* default route via `router` in main */
 	bool have_v4;			/* RFC 5555: an IPv4 address on the link */
 	struct in_addr v4;
@@ -101,7 +103,7 @@ extern struct counter mn_c_bu_sent, mn_c_ba_ok, mn_c_ba_135, mn_c_ba_other,
 	mn_c_movements, mn_c_ra_rx, mn_c_ra_bad, mn_c_mh_bad, mn_c_brr, mn_c_be,
 	mn_c_tun_out, mn_c_tun_in, mn_c_tun_drop, mn_c_dhaad_sent, mn_c_dhaad_reply,
 	mn_c_rx_bad, mn_c_give_up, mn_c_returned_home, mn_c_mps_sent, mn_c_mpa_rx,
-	mn_c_handovers, mn_c_handover_ms;
+	mn_c_handovers, mn_c_handover_ms, mn_c_dad_failed;
 
 /* mn_move.c */
 int mn_move_open(struct mn *mn);

@@ -174,6 +174,7 @@ class MnCase(unittest.TestCase):
     """One mipsecd (role mn) per test class, scapy on haA."""
     MN_EXTRA = f'home_agent = "{HA}";'
     IFACES = ["mnA"]
+    OPTIMISTIC = "true"
 
     @classmethod
     def setUpClass(cls):
@@ -192,7 +193,7 @@ mn = {{
   home_address = "{HOA}"; home_prefix = "{HOME}"; {cls.MN_EXTRA}
   interfaces = [ {", ".join('"%s"' % i for i in cls.IFACES)} ]; tun = "mip6mn0"; fwmark = {MARK}; table = {TABLE};
   lifetime = 600; initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;
-  optimistic_first_bu = true; rs_interval_ms = 300;
+  optimistic_first_bu = {cls.OPTIMISTIC}; rs_interval_ms = 300;
 }};
 """)
         cls.peer = Peer(answer_ns=(HA, HA2, ROUTER_LL))
@@ -481,6 +482,23 @@ class Ipv4CareOf(MnCase):
         sendp(ra("2001:db8:1::"), iface="haA")
         self.register()
         wait_for(lambda: self.bound_entry()["care_of_address"] == self.coa, 10, "bound at v6 CoA")
+
+
+class WithoutOptimisticDad(MnCase):
+    OPTIMISTIC = "false"
+
+    def test_bu_waits_for_dad(self):
+        self.peer.take(lambda q: ICMPv6ND_RS in q, 15, "RS at start")
+        t0 = time.monotonic()
+        sendp(ra("2001:db8:1::"), iface="haA")
+        # The kernel's DAD probe for the CoA comes first (from ::), the BU after.
+        ns = self.peer.take(lambda q: ICMPv6ND_NS in q and q[ICMPv6ND_NS].tgt == self.coa, 5,
+                            "DAD probe")
+        self.assertEqual(ns[IPv6].src, "::")
+        p = self.peer.take(is_bu, 10, "BU after DAD")
+        self.assertGreater(time.monotonic() - t0, 0.5)
+        self.check_bu(p, 150)
+        self.assertIn("CoA passed DAD", self.daemon_log())
 
 
 class TwoLinks(MnCase):

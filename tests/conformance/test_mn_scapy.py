@@ -562,6 +562,7 @@ class MovementAndHome(MnCase):
         self.bound_entry()
 
         # New prefix on the link: movement (§11.5.1): new CoA, new BU, old CoA gone.
+        t_ra2 = time.monotonic()
         sendp(ra("2001:db8:2::", advint_ms=300), iface="haA")
         self.register(coa2)
         wait_for(lambda: self.bound_entry()["care_of_address"] == coa2, 10, "bound at CoA2")
@@ -576,10 +577,9 @@ class MovementAndHome(MnCase):
 
         # No RA for 3 advertisement intervals (0.9 s): router lost, CoA
         # removed, the MN solicits a new router.
-        t0 = time.monotonic()
         wait_for(lambda: coa2 not in sh("ip", "-6", "addr", "show", "dev", "mnA"), 5,
                  "CoA removal after the router is lost")
-        self.assertGreater(time.monotonic() - t0, 0.5)
+        self.assertGreater(time.monotonic() - t_ra2, 0.85)
         peer.take(lambda q: ICMPv6ND_RS in q, 5, "RS after the router loss")
         self.assertIn("reason=advertisements_missed", self.daemon_log())
 
@@ -630,14 +630,25 @@ class HomeAgentDiscovery(MnCase):
         peer = self.peer
         peer.take(lambda q: ICMPv6ND_RS in q, 15, "RS at start")
         sendp(ra("2001:db8:1::"), iface="haA")
-        req = peer.take(lambda q: ICMPv6HAADRequest in q, 10, "DHAAD request")
-        self.assertEqual(req[IPv6].src, self.coa)
-        self.assertEqual(req[IPv6].dst, HA_ANYCAST)
-        # Preference order: HA2 first, then HA; a link-local entry is ignored.
-        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=HA2, dst=self.coa) /
-              ICMPv6HAADReply(id=req[ICMPv6HAADRequest].id, addresses=[HA2, "fe80::9", HA]),
-              iface="haA")
-        p = peer.take(lambda q: is_bu(q) and q[IPv6].dst == HA2, 10, "BU to the first HA")
+        # Answer every request until the BU shows up: a reply racing the
+        # kernel's installation of the new (optimistic) CoA may be lost,
+        # and the MN must then recover by retransmitting (§11.4.1).
+        p = None
+        for attempt in range(4):
+            req = peer.take(lambda q: ICMPv6HAADRequest in q, 10, "DHAAD request")
+            self.assertEqual(req[IPv6].src, self.coa)
+            self.assertEqual(req[IPv6].dst, HA_ANYCAST)
+            # Preference order: HA2 first, then HA; a link-local entry is ignored.
+            sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=HA2, dst=self.coa) /
+                  ICMPv6HAADReply(id=req[ICMPv6HAADRequest].id,
+                                  addresses=[HA2, "fe80::9", HA]), iface="haA")
+            try:
+                p = peer.take(lambda q: is_bu(q) and q[IPv6].dst == HA2, 4,
+                              "BU to the first HA")
+                break
+            except AssertionError:
+                continue
+        self.assertIsNotNone(p, "no BU after 4 DHAAD replies")
         bu = self.check_bu(p, 150, ha=HA2)
         self.send_ba(130, bu.seq, 0, ha=HA2)       # insufficient resources
         self.register(ha=HA)

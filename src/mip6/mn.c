@@ -114,6 +114,7 @@ static void *mn_init(struct daemon *d, void *cfgp)
 		return NULL;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		counter_register(counters[i]);
+	mn_ro_init();
 	mn->d = d;
 	mn->loop = d->loop;
 	mn->nl = d->nl;

@@ -146,6 +146,15 @@ void mn_mps_send(struct mn *mn);
 /* An MPA (plain ICMPv6 on the access link, or tunnelled by the HA). */
 void mn_mpa_rx(struct mn *mn, const uint8_t *buf, size_t len, const struct in6_addr *src);
 
+/* mn_ro.c: route optimisation hooks (return routability comes with rr.c) */
+struct ipv6_chain;
+struct mh_msg;
+void mn_ro_init(void);
+struct bul_entry *mn_ro_add_cn(struct mn *mn, const struct in6_addr *cn);
+void mn_ro_start_rr(struct mn *mn, struct bul_entry *e, uint8_t which);
+void mn_ro_send_bu(struct mn *mn, struct bul_entry *e, bool dereg);
+void mn_ro_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m);
+
 /* mn_tun.c */
 int mn_tun_install(struct mn *mn);	/* HoA on the TUN + policy routing */
 void mn_tun_remove(struct mn *mn);

@@ -157,6 +157,13 @@ void mn_reg_arm(struct mn *mn)
 
 static void step_done(struct mn *mn, struct bul_entry *e, const struct bul_step *st)
 {
+	if (e->kind == BUL_CN) {
+		if (st->action == BUL_ACT_START_RR)
+			mn_ro_start_rr(mn, e, st->rr_send);
+		else if (st->action == BUL_ACT_SEND_BU || st->action == BUL_ACT_SEND_DEREG)
+			mn_ro_send_bu(mn, e, st->action == BUL_ACT_SEND_DEREG);
+		return;
+	}
 	switch (st->action) {
 	case BUL_ACT_SEND_BU:
 		send_bu(mn, e, false);
@@ -171,7 +178,7 @@ static void step_done(struct mn *mn, struct bul_entry *e, const struct bul_step 
 		if (e == mn->home && e->kind == BUL_HOME && !mn->at_home)
 			mn_dhaad_next(mn);
 		break;
-	case BUL_ACT_START_RR:	/* route optimisation: not yet */
+	case BUL_ACT_START_RR:	/* home entries never ask for it */
 	case BUL_ACT_NONE:
 		break;
 	}
@@ -326,6 +333,18 @@ static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg
 	char hb[64];
 
 	if (!e || memcmp(c->ip.src, &e->peer, 16) != 0) {
+		struct in6_addr src;
+		memcpy(&src, c->ip.src, 16);
+		struct bul_entry *cn = bul_find(mn->bul, &src, &mn->hoa);
+		if (cn && cn->kind == BUL_CN) {	/* route optimisation (mn_ro.c) */
+			struct bul_event ev = {
+				.type = m->u.ba.status < BA_STATUS_REJECT_MIN ?
+						BUL_EV_BA_ACCEPTED : BUL_EV_BA_REJECTED,
+				.status = m->u.ba.status, .seq = m->u.ba.seq,
+				.lifetime_s = (uint32_t)m->u.ba.lifetime * 4u };
+			feed(mn, cn, &ev);
+			return;
+		}
 		counter_inc(&mn_c_rx_bad);
 		log_info(MOD, "BA from a node we did not register with src=%s",
 			 inet_ntop(AF_INET6, c->ip.src, hb, sizeof(hb)) ? hb : "?");
@@ -418,8 +437,11 @@ void mn_reg_rx_mh(struct mn *mn, const uint8_t *pkt, size_t len)
 	case MH_BE:
 		be_rx(mn, &c, &m);
 		break;
+	case MH_HOT:
+	case MH_COT:
+		mn_ro_rx(mn, &c, &m);
+		break;
 	default:
-		/* HoT/CoT and the rest wait for route optimisation. */
 		counter_inc(&mn_c_mh_bad);
 		log_debug(MOD, "Mobility Header type %u ignored", m.type);
 		break;

@@ -27,4 +27,17 @@ json_t *mh_to_json(const uint8_t *mh, size_t len, const uint8_t *src, const uint
 int mh_from_json(const json_t *spec, uint8_t *buf, size_t size, const uint8_t *src,
 		 const uint8_t *dst, struct wire_error *err);
 
+/* A Neighbor Discovery message (RFC 4861 RS, RA, NS, NA: ICMPv6 types
+ * 133-136, from the Type byte) with its options, through the wire/nd.h
+ * codec (wirejson_nd.c). With src and dst the checksum is verified over
+ * that pseudo-header. Returns a new object or NULL with *err filled in. */
+json_t *nd_to_json(const uint8_t *buf, size_t len, const uint8_t *src, const uint8_t *dst,
+		   struct wire_error *err);
+
+/* Builds an ND message from its JSON view into buf; fills the checksum
+ * when src and dst are non-NULL and the spec gives none. Returns the
+ * length written or -1 with *err filled in. */
+int nd_from_json(const json_t *spec, uint8_t *buf, size_t size, const uint8_t *src,
+		 const uint8_t *dst, struct wire_error *err);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ctl/wirejson.h"
+#include "ctl/wirejson_util.h"
 #include "wire/exthdr.h"
 #include "wire/icmp6msg.h"
 #include "wire/ipv4.h"
@@ -17,42 +18,6 @@
 #define MAX_DEPTH 8		/* tunnels inside tunnels */
 
 /* ---------------------------------------------------------------- decode */
-
-static json_t *hex_json(const uint8_t *p, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *s = malloc(len * 2 + 1);
-	json_t *j;
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[len * 2] = 0;
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static json_t *addr_json(int af, const uint8_t *a)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	inet_ntop(af, a, s, sizeof(s));
-	return json_string(s);
-}
-
-static void set(json_t *o, const char *k, json_t *v)
-{
-	json_object_set_new(o, k, v);
-}
-
-static void set_int(json_t *o, const char *k, json_int_t v)
-{
-	json_object_set_new(o, k, json_integer(v));
-}
 
 static json_t *ipv6_json(const uint8_t *buf, size_t len, int depth, struct wire_error *err);
 static json_t *ipv4_json(const uint8_t *buf, size_t len, int depth, struct wire_error *err);
@@ -66,9 +31,9 @@ static json_t *esp_json(const uint8_t *buf, size_t len, struct wire_error *err)
 		return NULL;
 	}
 	o = json_object();
-	set_int(o, "spi", get_be32(buf));
-	set_int(o, "sequence_number", get_be32(buf + 4));
-	set(o, "data", hex_json(buf + 8, len - 8));
+	wj_set_int(o, "spi", get_be32(buf));
+	wj_set_int(o, "sequence_number", get_be32(buf + 4));
+	wj_set(o, "data", wj_hex(buf + 8, len - 8));
 	return o;
 }
 
@@ -76,23 +41,23 @@ static json_t *opts_json(const struct ext_opts *o, uint8_t proto)
 {
 	json_t *h = json_object(), *list = json_array();
 
-	set(h, "header", json_string(proto == PROTO_HOPOPTS ? "hop_by_hop" : "destination_options"));
-	set_int(h, "next_header", o->next_header);
-	set_int(h, "hdr_ext_len", o->hdr_ext_len);
+	wj_set(h, "header", json_string(proto == PROTO_HOPOPTS ? "hop_by_hop" : "destination_options"));
+	wj_set_int(h, "next_header", o->next_header);
+	wj_set_int(h, "hdr_ext_len", o->hdr_ext_len);
 	for (size_t i = 0; i < o->n; i++) {
 		const struct ext_opt *opt = &o->opt[i];
 		json_t *j = json_object();
 
-		set_int(j, "type", opt->type);
+		wj_set_int(j, "type", opt->type);
 		if (opt->type != OPT_PAD1)
-			set_int(j, "opt_data_len", opt->len);
+			wj_set_int(j, "opt_data_len", opt->len);
 		if (opt->type == OPT_HAO)
-			set(j, "home_address", addr_json(AF_INET6, opt->data));
+			wj_set(j, "home_address", wj_addr(AF_INET6, opt->data));
 		else if (opt->type != OPT_PAD1 && opt->type != OPT_PADN)
-			set(j, "data", hex_json(opt->data, opt->len));
+			wj_set(j, "data", wj_hex(opt->data, opt->len));
 		json_array_append_new(list, j);
 	}
-	set(h, "options", list);
+	wj_set(h, "options", list);
 	return h;
 }
 
@@ -112,28 +77,28 @@ static json_t *ext_json(const uint8_t *p, const struct ipv6_ext *x)
 	case PROTO_ROUTING:
 		ext_rh_parse(p, x->len, &rh, NULL);
 		h = json_object();
-		set(h, "header", json_string("routing"));
-		set_int(h, "next_header", rh.next_header);
-		set_int(h, "hdr_ext_len", rh.hdr_ext_len);
-		set_int(h, "routing_type", rh.routing_type);
-		set_int(h, "segments_left", rh.segments_left);
+		wj_set(h, "header", json_string("routing"));
+		wj_set_int(h, "next_header", rh.next_header);
+		wj_set_int(h, "hdr_ext_len", rh.hdr_ext_len);
+		wj_set_int(h, "routing_type", rh.routing_type);
+		wj_set_int(h, "segments_left", rh.segments_left);
 		if (rh.addr) {
-			set_int(h, "reserved", rh.reserved);
-			set(h, "home_address", addr_json(AF_INET6, rh.addr));
+			wj_set_int(h, "reserved", rh.reserved);
+			wj_set(h, "home_address", wj_addr(AF_INET6, rh.addr));
 		} else {
-			set(h, "data", hex_json(rh.data, rh.data_len));
+			wj_set(h, "data", wj_hex(rh.data, rh.data_len));
 		}
 		return h;
 	default:
 		ext_frag_parse(p, x->len, &f, NULL);
 		h = json_object();
-		set(h, "header", json_string("fragment"));
-		set_int(h, "next_header", f.next_header);
-		set_int(h, "reserved", f.reserved);
-		set_int(h, "fragment_offset", f.fragment_offset);
-		set_int(h, "res", f.res);
-		set(h, "m", json_boolean(f.m));
-		set_int(h, "identification", f.identification);
+		wj_set(h, "header", json_string("fragment"));
+		wj_set_int(h, "next_header", f.next_header);
+		wj_set_int(h, "reserved", f.reserved);
+		wj_set_int(h, "fragment_offset", f.fragment_offset);
+		wj_set_int(h, "res", f.res);
+		wj_set(h, "m", json_boolean(f.m));
+		wj_set_int(h, "identification", f.identification);
 		return h;
 	}
 }
@@ -146,17 +111,17 @@ static json_t *pio_json(const uint8_t *opt, size_t olen, struct wire_error *err)
 	if (icmp6_pio_parse(opt, olen, &p, err))
 		return NULL;
 	j = json_object();
-	set_int(j, "type", ND_OPT_PREFIX_INFO);
-	set_int(j, "length", (json_int_t)(olen / 8));
-	set_int(j, "prefix_length", p.prefix_length);
-	set(j, "l", json_boolean(p.l));
-	set(j, "a", json_boolean(p.a));
-	set(j, "r", json_boolean(p.r));
-	set_int(j, "reserved1", p.reserved1);
-	set_int(j, "valid_lifetime", p.valid_lifetime);
-	set_int(j, "preferred_lifetime", p.preferred_lifetime);
-	set_int(j, "reserved2", p.reserved2);
-	set(j, "prefix", addr_json(AF_INET6, p.prefix));
+	wj_set_int(j, "type", ND_OPT_PREFIX_INFO);
+	wj_set_int(j, "length", (json_int_t)(olen / 8));
+	wj_set_int(j, "prefix_length", p.prefix_length);
+	wj_set(j, "l", json_boolean(p.l));
+	wj_set(j, "a", json_boolean(p.a));
+	wj_set(j, "r", json_boolean(p.r));
+	wj_set_int(j, "reserved1", p.reserved1);
+	wj_set_int(j, "valid_lifetime", p.valid_lifetime);
+	wj_set_int(j, "preferred_lifetime", p.preferred_lifetime);
+	wj_set_int(j, "reserved2", p.reserved2);
+	wj_set(j, "prefix", wj_addr(AF_INET6, p.prefix));
 	return j;
 }
 
@@ -177,9 +142,9 @@ static json_t *icmp6_opts_json(const uint8_t *buf, size_t len, struct wire_error
 			}
 		} else {
 			j = json_object();
-			set_int(j, "type", type);
-			set_int(j, "length", (json_int_t)(olen / 8));
-			set(j, "data", hex_json(opt + 2, olen - 2));
+			wj_set_int(j, "type", type);
+			wj_set_int(j, "length", (json_int_t)(olen / 8));
+			wj_set(j, "data", wj_hex(opt + 2, olen - 2));
 		}
 		json_array_append_new(list, j);
 	}
@@ -203,54 +168,57 @@ static json_t *icmp6_json(const uint8_t *buf, size_t len, const uint8_t *src,
 
 	if (icmp6_parse(buf, len, src, dst, &m, err))
 		return NULL;
+	/* Neighbor Discovery (types 133-136) has its own view: wirejson_nd.c */
+	if (m.type >= 133 && m.type <= 136)
+		return nd_to_json(buf, len, src, dst, err);
 	o = json_object();
-	set_int(o, "type", m.type);
-	set_int(o, "code", m.code);
-	set_int(o, "checksum", m.checksum);
+	wj_set_int(o, "type", m.type);
+	wj_set_int(o, "code", m.code);
+	wj_set_int(o, "checksum", m.checksum);
 	switch (m.type) {
 	case ICMPV6_DST_UNREACH:
 	case ICMPV6_PACKET_TOO_BIG:
 	case ICMPV6_TIME_EXCEEDED:
 	case ICMPV6_PARAM_PROB:
-		set_int(o, word_name(m.type), m.word);
-		set(o, "invoking_packet", hex_json(m.body, m.body_len));
+		wj_set_int(o, word_name(m.type), m.word);
+		wj_set(o, "invoking_packet", wj_hex(m.body, m.body_len));
 		break;
 	case ICMPV6_ECHO_REQUEST:
 	case ICMPV6_ECHO_REPLY:
-		set_int(o, "identifier", m.identifier);
-		set_int(o, "sequence_number", m.sequence);
-		set(o, "data", hex_json(m.body, m.body_len));
+		wj_set_int(o, "identifier", m.identifier);
+		wj_set_int(o, "sequence_number", m.sequence);
+		wj_set(o, "data", wj_hex(m.body, m.body_len));
 		break;
 	case ICMPV6_HAAD_REQUEST:
 	case ICMPV6_HAAD_REPLY:
 	case ICMPV6_MPS:
-		set_int(o, "identifier", m.identifier);
+		wj_set_int(o, "identifier", m.identifier);
 		if (m.type != ICMPV6_MPS)
-			set(o, "r", json_boolean(m.r));
-		set_int(o, "reserved", m.reserved);
+			wj_set(o, "r", json_boolean(m.r));
+		wj_set_int(o, "reserved", m.reserved);
 		if (m.type == ICMPV6_HAAD_REPLY) {
 			l = json_array();
 			for (size_t i = 0; i < m.n_addrs; i++)
-				json_array_append_new(l, addr_json(AF_INET6, m.body + 16 * i));
-			set(o, "home_agent_addresses", l);
+				json_array_append_new(l, wj_addr(AF_INET6, m.body + 16 * i));
+			wj_set(o, "home_agent_addresses", l);
 		} else if (m.body_len) {
-			set(o, "data", hex_json(m.body, m.body_len));
+			wj_set(o, "data", wj_hex(m.body, m.body_len));
 		}
 		break;
 	case ICMPV6_MPA:
-		set_int(o, "identifier", m.identifier);
-		set(o, "m", json_boolean(m.m));
-		set(o, "o", json_boolean(m.o));
-		set_int(o, "reserved", m.reserved);
+		wj_set_int(o, "identifier", m.identifier);
+		wj_set(o, "m", json_boolean(m.m));
+		wj_set(o, "o", json_boolean(m.o));
+		wj_set_int(o, "reserved", m.reserved);
 		l = icmp6_opts_json(m.body, m.body_len, err);
 		if (!l) {
 			json_decref(o);
 			return NULL;
 		}
-		set(o, "options", l);
+		wj_set(o, "options", l);
 		break;
 	default:
-		set(o, "data", hex_json(buf + 4, len - 4));
+		wj_set(o, "data", wj_hex(buf + 4, len - 4));
 	}
 	return o;
 }
@@ -265,13 +233,13 @@ static json_t *udpencap_json(const uint8_t *buf, size_t len, int depth, struct w
 	o = json_object();
 	if (e.tlv) {
 		t = json_object();
-		set_int(t, "type", e.tlv_type);
-		set_int(t, "length", e.tlv_length);
-		set_int(t, "reserved", e.tlv_reserved);
+		wj_set_int(t, "type", e.tlv_type);
+		wj_set_int(t, "length", e.tlv_length);
+		wj_set_int(t, "reserved", e.tlv_reserved);
 		if (e.tlv_length > UDPENCAP_TLV_LEN)
-			set(t, "data", hex_json(buf + UDPENCAP_TLV_LEN,
+			wj_set(t, "data", wj_hex(buf + UDPENCAP_TLV_LEN,
 						e.tlv_length - UDPENCAP_TLV_LEN));
-		set(o, "tlv", t);
+		wj_set(o, "tlv", t);
 	}
 	switch (e.inner) {
 	case PROTO_IPV6:
@@ -284,14 +252,14 @@ static json_t *udpencap_json(const uint8_t *buf, size_t len, int depth, struct w
 		in = esp_json(e.payload, e.payload_len, err);
 		break;
 	default:
-		set(o, "payload", hex_json(e.payload, e.payload_len));
+		wj_set(o, "payload", wj_hex(e.payload, e.payload_len));
 		return o;
 	}
 	if (!in) {
 		json_decref(o);
 		return NULL;
 	}
-	set(o, e.inner == PROTO_IPV6 ? "ipv6" : e.inner == PROTO_IPV4 ? "ipv4" : "esp", in);
+	wj_set(o, e.inner == PROTO_IPV6 ? "ipv6" : e.inner == PROTO_IPV4 ? "ipv4" : "esp", in);
 	return o;
 }
 
@@ -304,23 +272,23 @@ static json_t *udp_json(const uint8_t *buf, size_t len, int af, const uint8_t *s
 	if (udp_parse(buf, len, af, src, dst, &u, err))
 		return NULL;
 	o = json_object();
-	set_int(o, "source_port", u.source_port);
-	set_int(o, "destination_port", u.destination_port);
-	set_int(o, "length", u.length);
-	set_int(o, "checksum", u.checksum);
+	wj_set_int(o, "source_port", u.source_port);
+	wj_set_int(o, "destination_port", u.destination_port);
+	wj_set_int(o, "length", u.length);
+	wj_set_int(o, "checksum", u.checksum);
 	if (u.source_port != MIP6_UDP_PORT && u.destination_port != MIP6_UDP_PORT) {
-		set(o, "payload", hex_json(u.payload, u.payload_len));
+		wj_set(o, "payload", wj_hex(u.payload, u.payload_len));
 	} else {
 		in = udpencap_json(u.payload, u.payload_len, depth, err);
 		if (!in) {
 			json_decref(o);
 			return NULL;
 		}
-		set(o, "udpencap", in);
+		wj_set(o, "udpencap", in);
 	}
 	/* bytes the IP layer carried beyond the UDP length */
 	if (u.length < len)
-		set(o, "trailing", hex_json(buf + u.length, len - u.length));
+		wj_set(o, "trailing", wj_hex(buf + u.length, len - u.length));
 	return o;
 }
 
@@ -358,11 +326,11 @@ static bool upper_json(json_t *o, uint8_t proto, const uint8_t *buf, size_t len,
 		break;
 	default:
 		key = "payload";
-		in = hex_json(buf, len);
+		in = wj_hex(buf, len);
 	}
 	if (!in)
 		return false;
-	set(o, key, in);
+	wj_set(o, key, in);
 	return true;
 }
 
@@ -371,7 +339,7 @@ static bool upper_json(json_t *o, uint8_t proto, const uint8_t *buf, size_t len,
 static void trailing(json_t *o, const uint8_t *buf, size_t len, size_t used, int depth)
 {
 	if (depth > 0 && used < len)
-		set(o, "trailing", hex_json(buf + used, len - used));
+		wj_set(o, "trailing", wj_hex(buf + used, len - used));
 }
 
 static json_t *ipv6_json(const uint8_t *buf, size_t len, int depth, struct wire_error *err)
@@ -386,20 +354,20 @@ static json_t *ipv6_json(const uint8_t *buf, size_t len, int depth, struct wire_
 	if (ipv6_walk(buf, len, &c, err))
 		return NULL;
 	o = json_object();
-	set_int(o, "version", 6);
-	set_int(o, "traffic_class", c.ip.traffic_class);
-	set_int(o, "flow_label", c.ip.flow_label);
-	set_int(o, "payload_length", c.ip.payload_length);
-	set_int(o, "next_header", c.ip.next_header);
-	set_int(o, "hop_limit", c.ip.hop_limit);
-	set(o, "source_address", addr_json(AF_INET6, c.ip.src));
-	set(o, "destination_address", addr_json(AF_INET6, c.ip.dst));
+	wj_set_int(o, "version", 6);
+	wj_set_int(o, "traffic_class", c.ip.traffic_class);
+	wj_set_int(o, "flow_label", c.ip.flow_label);
+	wj_set_int(o, "payload_length", c.ip.payload_length);
+	wj_set_int(o, "next_header", c.ip.next_header);
+	wj_set_int(o, "hop_limit", c.ip.hop_limit);
+	wj_set(o, "source_address", wj_addr(AF_INET6, c.ip.src));
+	wj_set(o, "destination_address", wj_addr(AF_INET6, c.ip.dst));
 	l = json_array();
 	for (size_t i = 0; i < c.n; i++)
 		json_array_append_new(l, ext_json(buf + c.ext[i].off, &c.ext[i]));
-	set(o, "extension_headers", l);
+	wj_set(o, "extension_headers", l);
 	if (c.fragment) {
-		set(o, "payload", hex_json(buf + c.off, c.len));
+		wj_set(o, "payload", wj_hex(buf + c.off, c.len));
 	} else if (!upper_json(o, c.proto, buf + c.off, c.len, 6, c.src, c.dst, depth, err)) {
 		json_decref(o);
 		return NULL;
@@ -422,23 +390,23 @@ static json_t *ipv4_json(const uint8_t *buf, size_t len, int depth, struct wire_
 		return NULL;
 	hlen = (size_t)h.ihl * 4;
 	o = json_object();
-	set_int(o, "version", 4);
-	set_int(o, "ihl", h.ihl);
-	set_int(o, "type_of_service", h.tos);
-	set_int(o, "total_length", h.total_length);
-	set_int(o, "identification", h.identification);
-	set(o, "reserved_flag", json_boolean(h.rf));
-	set(o, "df", json_boolean(h.df));
-	set(o, "mf", json_boolean(h.mf));
-	set_int(o, "fragment_offset", h.fragment_offset);
-	set_int(o, "time_to_live", h.ttl);
-	set_int(o, "protocol", h.protocol);
-	set_int(o, "header_checksum", h.checksum);
-	set(o, "source_address", addr_json(AF_INET, h.src));
-	set(o, "destination_address", addr_json(AF_INET, h.dst));
-	set(o, "options", hex_json(h.options, h.options_len));
+	wj_set_int(o, "version", 4);
+	wj_set_int(o, "ihl", h.ihl);
+	wj_set_int(o, "type_of_service", h.tos);
+	wj_set_int(o, "total_length", h.total_length);
+	wj_set_int(o, "identification", h.identification);
+	wj_set(o, "reserved_flag", json_boolean(h.rf));
+	wj_set(o, "df", json_boolean(h.df));
+	wj_set(o, "mf", json_boolean(h.mf));
+	wj_set_int(o, "fragment_offset", h.fragment_offset);
+	wj_set_int(o, "time_to_live", h.ttl);
+	wj_set_int(o, "protocol", h.protocol);
+	wj_set_int(o, "header_checksum", h.checksum);
+	wj_set(o, "source_address", wj_addr(AF_INET, h.src));
+	wj_set(o, "destination_address", wj_addr(AF_INET, h.dst));
+	wj_set(o, "options", wj_hex(h.options, h.options_len));
 	if (ipv4_is_fragment(&h)) {
-		set(o, "payload", hex_json(buf + hlen, h.total_length - hlen));
+		wj_set(o, "payload", wj_hex(buf + hlen, h.total_length - hlen));
 	} else if (!upper_json(o, h.protocol, buf + hlen, h.total_length - hlen, 4, h.src, h.dst,
 			       depth, err)) {
 		json_decref(o);
@@ -493,7 +461,7 @@ json_t *ip_packet_to_json(enum ip_layer layer, const uint8_t *buf, size_t len,
 	if (!in)
 		return NULL;
 	o = json_object();
-	set(o, key, in);
+	wj_set(o, key, in);
 	return o;
 }
 
@@ -549,17 +517,6 @@ static bool addr(const json_t *o, const char *ctx, const char *k, int af, uint8_
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Optional hex-string field -> bytes; returns the length or -1. */
 static int hexbytes(const json_t *o, const char *ctx, const char *k, uint8_t *buf, size_t size,
 		    struct wire_error *err)
@@ -581,7 +538,7 @@ static int hexbytes(const json_t *o, const char *ctx, const char *k, uint8_t *bu
 		return -1;
 	}
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = wj_hexval(s[2 * i]), lo = wj_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			wire_fail(err, WIRE_EVALUE, 0, "encode.%s: field %s must be a hex string",
@@ -906,6 +863,10 @@ static int enc_icmp6(const json_t *o, uint8_t *buf, size_t size, const uint8_t *
 	    !num(o, "icmpv6", "code", 255, &code, err) ||
 	    !num(o, "icmpv6", "checksum", 0xffff, &csum, err) || space(8, size, "icmpv6", err))
 		return -1;
+	/* Neighbor Discovery (types 133-136) is built by wirejson_nd.c */
+	if (type >= 133 && type <= 136)
+		return nd_from_json(o, buf, size, has(o, "checksum") ? NULL : src,
+				    has(o, "checksum") ? NULL : dst, err);
 	m.type = (uint8_t)type;
 	m.code = (uint8_t)code;
 	m.checksum = (uint16_t)csum;

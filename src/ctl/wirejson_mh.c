@@ -13,6 +13,7 @@
  * "header_len" (as every decoded view has) the options are laid out exactly
  * as listed, Pad1/PadN included, so that encode(decode(x)) == x. */
 #include "ctl/wirejson.h"
+#include "ctl/wirejson_util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -25,27 +26,6 @@ static const char bu_letters[] = "AHLKMRPFTB";	/* from bit 15 down */
 static const char ba_letters[] = "KRPTB";	/* from bit 7 down */
 
 /* ---- decoding ---------------------------------------------------------- */
-
-static json_t *hex(const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char s[2 * 255 + 1];
-
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * n] = 0;
-	return json_string(s);
-}
-
-static json_t *addr_json(int af, const uint8_t *p)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	inet_ntop(af, p, s, sizeof(s));
-	return json_string(s);
-}
 
 /* Flag letters of `bits` (width 8 or 16) named from the top bit down. */
 static json_t *flags_json(unsigned bits, unsigned width, const char *letters)
@@ -61,15 +41,10 @@ static json_t *flags_json(unsigned bits, unsigned width, const char *letters)
 	return a;
 }
 
-static void set_int(json_t *o, const char *k, json_int_t v)
-{
-	json_object_set_new(o, k, json_integer(v));
-}
-
 static void set_nz(json_t *o, const char *k, json_int_t v)
 {
 	if (v)
-		set_int(o, k, v);
+		wj_set_int(o, k, v);
 }
 
 static void body_json(json_t *j, const struct mh_msg *m)
@@ -85,41 +60,41 @@ static void body_json(json_t *j, const struct mh_msg *m)
 	case MH_COTI:
 		set_nz(j, "reserved", u->hoti.reserved);
 		json_object_set_new(j, m->type == MH_HOTI ? "home_init_cookie" : "care_of_init_cookie",
-				    hex(u->hoti.cookie, 8));
+				    wj_hex(u->hoti.cookie, 8));
 		break;
 	case MH_HOT:
-		set_int(j, "home_nonce_index", u->hot.nonce_index);
-		json_object_set_new(j, "home_init_cookie", hex(u->hot.cookie, 8));
-		json_object_set_new(j, "home_keygen_token", hex(u->hot.token, 8));
+		wj_set_int(j, "home_nonce_index", u->hot.nonce_index);
+		json_object_set_new(j, "home_init_cookie", wj_hex(u->hot.cookie, 8));
+		json_object_set_new(j, "home_keygen_token", wj_hex(u->hot.token, 8));
 		break;
 	case MH_COT:
-		set_int(j, "care_of_nonce_index", u->hot.nonce_index);
-		json_object_set_new(j, "care_of_init_cookie", hex(u->hot.cookie, 8));
-		json_object_set_new(j, "care_of_keygen_token", hex(u->hot.token, 8));
+		wj_set_int(j, "care_of_nonce_index", u->hot.nonce_index);
+		json_object_set_new(j, "care_of_init_cookie", wj_hex(u->hot.cookie, 8));
+		json_object_set_new(j, "care_of_keygen_token", wj_hex(u->hot.token, 8));
 		break;
 	case MH_BU:
-		set_int(j, "sequence", u->bu.seq);
+		wj_set_int(j, "sequence", u->bu.seq);
 		json_object_set_new(j, "flags", flags_json(u->bu.flags, 16, bu_letters));
 		set_nz(j, "reserved", u->bu.flags & ~MH_BU_KNOWN & 0xffff);
-		set_int(j, "lifetime", u->bu.lifetime);
+		wj_set_int(j, "lifetime", u->bu.lifetime);
 		break;
 	case MH_BA:
-		set_int(j, "status", u->ba.status);
+		wj_set_int(j, "status", u->ba.status);
 		json_object_set_new(j, "flags", flags_json(u->ba.flags, 8, ba_letters));
 		set_nz(j, "reserved", u->ba.flags & ~MH_BA_KNOWN & 0xff);
-		set_int(j, "sequence", u->ba.seq);
-		set_int(j, "lifetime", u->ba.lifetime);
+		wj_set_int(j, "sequence", u->ba.seq);
+		wj_set_int(j, "lifetime", u->ba.lifetime);
 		break;
 	case MH_BE:
-		set_int(j, "status", u->be.status);
+		wj_set_int(j, "status", u->be.status);
 		set_nz(j, "reserved", u->be.reserved);
-		json_object_set_new(j, "home_address", addr_json(AF_INET6, u->be.home_addr));
+		json_object_set_new(j, "home_address", wj_addr(AF_INET6, u->be.home_addr));
 		break;
 	case MH_HAS:
 		set_nz(j, "reserved", u->has.reserved);
 		a = json_array();
 		for (unsigned i = 0; i < u->has.n_addrs; i++)
-			json_array_append_new(a, addr_json(AF_INET6, u->has.addrs + 16 * i));
+			json_array_append_new(a, wj_addr(AF_INET6, u->has.addrs + 16 * i));
 		json_object_set_new(j, "home_agent_addresses", a);
 		break;
 	}
@@ -141,61 +116,61 @@ static json_t *opt_json(const struct mh_opt *o)
 	if (name)
 		json_object_set_new(j, "type", json_string(name));
 	else
-		set_int(j, "type", o->type);
+		wj_set_int(j, "type", o->type);
 	switch (o->known ? o->type : 255) {
 	case MH_OPT_PAD1:
 		break;
 	case MH_OPT_PADN:
-		set_int(j, "length", o->len);
+		wj_set_int(j, "length", o->len);
 		if (!all_zero(o->data, o->len))
-			json_object_set_new(j, "data", hex(o->data, o->len));
+			json_object_set_new(j, "data", wj_hex(o->data, o->len));
 		break;
 	case MH_OPT_BRA:
-		set_int(j, "refresh_interval", o->u.refresh_interval);
+		wj_set_int(j, "refresh_interval", o->u.refresh_interval);
 		break;
 	case MH_OPT_ALT_COA:
-		json_object_set_new(j, "address", addr_json(AF_INET6, o->u.alt_coa));
+		json_object_set_new(j, "address", wj_addr(AF_INET6, o->u.alt_coa));
 		break;
 	case MH_OPT_NONCE:
-		set_int(j, "home_nonce_index", o->u.nonce.home);
-		set_int(j, "care_of_nonce_index", o->u.nonce.care_of);
+		wj_set_int(j, "home_nonce_index", o->u.nonce.home);
+		wj_set_int(j, "care_of_nonce_index", o->u.nonce.care_of);
 		break;
 	case MH_OPT_AUTH:
-		json_object_set_new(j, "authenticator", hex(o->data, o->len));
+		json_object_set_new(j, "authenticator", wj_hex(o->data, o->len));
 		break;
 	case MH_OPT_MNP:
 		set_nz(j, "reserved", o->u.mnp.reserved);
-		set_int(j, "prefix_length", o->u.mnp.prefix_len);
-		json_object_set_new(j, "prefix", addr_json(AF_INET6, o->u.mnp.prefix));
+		wj_set_int(j, "prefix_length", o->u.mnp.prefix_len);
+		json_object_set_new(j, "prefix", wj_addr(AF_INET6, o->u.mnp.prefix));
 		break;
 	case MH_OPT_V4_HOA:
-		set_int(j, "prefix_len", o->u.v4_hoa.prefix_len);
+		wj_set_int(j, "prefix_len", o->u.v4_hoa.prefix_len);
 		json_object_set_new(j, "flags", flags_json(o->u.v4_hoa.flags, 10, "P"));
 		set_nz(j, "reserved", o->u.v4_hoa.flags & 0x01ff);
-		json_object_set_new(j, "address", addr_json(AF_INET, o->u.v4_hoa.addr));
+		json_object_set_new(j, "address", wj_addr(AF_INET, o->u.v4_hoa.addr));
 		break;
 	case MH_OPT_V4_ACK:
-		set_int(j, "status", o->u.v4_ack.status);
-		set_int(j, "prefix_len", o->u.v4_ack.prefix_len);
+		wj_set_int(j, "status", o->u.v4_ack.status);
+		wj_set_int(j, "prefix_len", o->u.v4_ack.prefix_len);
 		set_nz(j, "reserved", o->u.v4_ack.reserved);
-		json_object_set_new(j, "address", addr_json(AF_INET, o->u.v4_ack.addr));
+		json_object_set_new(j, "address", wj_addr(AF_INET, o->u.v4_ack.addr));
 		break;
 	case MH_OPT_NATD:
 		json_object_set_new(j, "flags", flags_json(o->u.natd.flags, 16, "F"));
 		set_nz(j, "reserved", o->u.natd.flags & 0x7fff);
-		set_int(j, "refresh_time", o->u.natd.refresh_time);
+		wj_set_int(j, "refresh_time", o->u.natd.refresh_time);
 		break;
 	case MH_OPT_V4_COA:
 		set_nz(j, "reserved", o->u.v4_coa.reserved);
-		json_object_set_new(j, "address", addr_json(AF_INET, o->u.v4_coa.addr));
+		json_object_set_new(j, "address", wj_addr(AF_INET, o->u.v4_coa.addr));
 		break;
 	case MH_OPT_VENDOR:
-		set_int(j, "vendor_id", o->u.vendor.vendor_id);
-		set_int(j, "sub_type", o->u.vendor.sub_type);
-		json_object_set_new(j, "data", hex(o->data + 5, o->len - 5u));
+		wj_set_int(j, "vendor_id", o->u.vendor.vendor_id);
+		wj_set_int(j, "sub_type", o->u.vendor.sub_type);
+		json_object_set_new(j, "data", wj_hex(o->data + 5, o->len - 5u));
 		break;
 	default:
-		json_object_set_new(j, "data", hex(o->data, o->len));
+		json_object_set_new(j, "data", wj_hex(o->data, o->len));
 		break;
 	}
 	return j;
@@ -213,11 +188,11 @@ json_t *mh_to_json(const uint8_t *mh, size_t len, const uint8_t *src, const uint
 		return NULL;
 	j = json_object();
 	json_object_set_new(j, "type", json_string(mh_type_name(m.type)));
-	set_int(j, "mh_type", m.type);
-	set_int(j, "payload_proto", m.payload_proto);
-	set_int(j, "header_len", m.header_len);
+	wj_set_int(j, "mh_type", m.type);
+	wj_set_int(j, "payload_proto", m.payload_proto);
+	wj_set_int(j, "header_len", m.header_len);
 	set_nz(j, "header_reserved", m.header_reserved);
-	set_int(j, "checksum", m.checksum);
+	wj_set_int(j, "checksum", m.checksum);
 	body_json(j, &m);
 	opts = json_array();
 	mh_opt_iter_init(&it, mh, m.len);
@@ -290,17 +265,6 @@ static json_int_t get_uint(struct enc *e, const json_t *obj, const char *k, json
 
 #define U(obj, k, max, need) get_uint(e, obj, k, max, need)
 
-static int hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex string into out; exact: the length must be want, else at most want.
  * Returns the octet count or -1. */
 static int get_hex(struct enc *e, const json_t *obj, const char *k, uint8_t *out, size_t want,
@@ -323,7 +287,7 @@ static int get_hex(struct enc *e, const json_t *obj, const char *k, uint8_t *out
 		return -1;
 	}
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
+		int hi = wj_hexval(s[2 * i]), lo = wj_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			bad(e, "\"%s\" is not hex", k);

@@ -1,6 +1,8 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -75,12 +77,12 @@ static int setup_interfaces(struct daemon *d)
 			rc = nl_addr_add(d->nl, idx, &ic->addrs[a],
 					 ic->optimistic ? NL_ADDR_OPTIMISTIC : 0);
 			ip_prefix_fmt(&ic->addrs[a], buf, sizeof(buf));
-			if (rc == -EEXIST) {
-				log_info(MOD, "address already present iface=%s addr=%s",
+			/* Present already: left by an instance killed before it
+			 * could clean up. The address is still ours to remove. */
+			if (rc == -EEXIST)
+				log_info(MOD, "address already present, taking it over iface=%s addr=%s",
 					 ic->name, buf);
-				continue;
-			}
-			if (rc < 0) {
+			else if (rc < 0) {
 				log_err(MOD, "cannot add address iface=%s addr=%s err=\"%s\"",
 					ic->name, buf, strerror(-rc));
 				return -1;
@@ -88,7 +90,8 @@ static int setup_interfaces(struct daemon *d)
 			d->added[d->n_added].ifindex = idx;
 			d->added[d->n_added].p = ic->addrs[a];
 			d->n_added++;
-			log_info(MOD, "address added iface=%s addr=%s", ic->name, buf);
+			if (rc != -EEXIST)
+				log_info(MOD, "address added iface=%s addr=%s", ic->name, buf);
 		}
 	}
 	return 0;
@@ -137,6 +140,20 @@ static int drop_privileges(struct daemon *d)
 	/* The core removes its own addresses at shutdown. */
 	if (d->n_added)
 		caps |= ROLE_CAP(CAP_NET_ADMIN);
+	/* The control socket is removed at shutdown, after the drop: hand it
+	 * (and its directory, which belongs to mipsec) to the user first. */
+	struct passwd *pw = getpwnam(d->cfg->user);
+	if (pw) {
+		char dir[sizeof(d->cfg->control_path)];
+		snprintf(dir, sizeof(dir), "%s", d->cfg->control_path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		if (chown(d->cfg->control_path, pw->pw_uid, pw->pw_gid) < 0 ||
+		    (slash && chown(dir, pw->pw_uid, pw->pw_gid) < 0))
+			log_warn(MOD, "cannot hand the control socket to user=%s err=\"%s\"",
+				 d->cfg->user, strerror(errno));
+	}
 	int rc = priv_drop(d->cfg->user, caps);
 	if (rc < 0) {
 		log_err(MOD, "cannot drop privileges user=%s err=\"%s\"", d->cfg->user,

@@ -30,7 +30,8 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct signal_watch *sig_term, *sig_int, *sig_hup;
 	uint64_t started_ms;
-	/* Addresses the core added, so that stop removes exactly those. */
+	/* The configured addresses, removed at stop (also when a killed
+	 * instance left them behind and this one found them present). */
 	struct { int ifindex; struct ip_prefix p; } added[NODE_MAX_IFACES * IFACE_MAX_ADDRS];
 	size_t n_added;
 	int exit_code;

@@ -40,8 +40,16 @@ struct nd_opt {
 
 typedef enum wire_err (*nd_opt_fn)(const struct nd_opt *o, void *view, struct wire_error *err);
 
+static void record(struct nd_opt_order *order, uint8_t type, uint8_t len, size_t off)
+{
+	if (order->n < ND_MAX_OPT_REFS)
+		order->ref[order->n] = (struct nd_opt_ref){ type, len, (uint32_t)off };
+	order->n++;
+}
+
 static enum wire_err walk_options(const char *who, const uint8_t *buf, size_t len, size_t off,
-				  nd_opt_fn fn, void *view, struct wire_error *err)
+				  nd_opt_fn fn, void *view, struct nd_opt_order *order,
+				  struct wire_error *err)
 {
 	unsigned idx = 0;
 	char lb[16];
@@ -66,6 +74,7 @@ static enum wire_err walk_options(const char *who, const uint8_t *buf, size_t le
 		enum wire_err rc = fn(&o, view, err);
 		if (rc != WIRE_OK)
 			return rc;
+		record(order, type, olen, off);
 		off += (size_t)olen * 8;
 	}
 	return WIRE_OK;
@@ -148,6 +157,8 @@ static enum wire_err ra_prefix(const struct nd_opt *o, struct nd_ra *ra, struct 
 	pi->valid_lifetime = get_be32(o->p + 4);
 	pi->preferred_lifetime = get_be32(o->p + 8);
 	memcpy(pi->prefix, o->p + 16, 16);
+	ra->prefix_reserved1[ra->n_prefixes - 1] = o->p[3] & 0x1f;
+	ra->prefix_reserved2[ra->n_prefixes - 1] = get_be32(o->p + 12);
 	return WIRE_OK;
 }
 
@@ -168,6 +179,7 @@ static enum wire_err ra_map(const struct nd_opt *o, struct nd_ra *ra, struct wir
 	m->dist = o->p[2] >> 4;
 	m->pref = o->p[2] & 0x0f;
 	m->rcoa = o->p[3] & 0x80;
+	ra->map_reserved[ra->n_maps - 1] = o->p[3] & 0x7f;
 	m->valid_lifetime = get_be32(o->p + 4);
 	memcpy(m->addr, o->p + 8, 16);
 	return WIRE_OK;
@@ -192,12 +204,14 @@ static enum wire_err ra_option(const struct nd_opt *o, void *view, struct wire_e
 			return rc;
 		ra->has_mtu = true;
 		ra->mtu = get_be32(o->p + 4);
+		ra->mtu_reserved = get_be16(o->p + 2);
 		return WIRE_OK;
 	case ND_OPT_ADV_INTERVAL:
 		if ((rc = need_len(o, 1, err)) || (rc = once(o, &s->adv, err)))
 			return rc;
 		ra->has_adv_interval = true;
 		ra->adv_interval_ms = get_be32(o->p + 4);
+		ra->adv_interval_reserved = get_be16(o->p + 2);
 		return WIRE_OK;
 	case ND_OPT_HA_INFO:
 		if ((rc = need_len(o, 1, err)) || (rc = once(o, &s->ha, err)))
@@ -209,6 +223,7 @@ static enum wire_err ra_option(const struct nd_opt *o, void *view, struct wire_e
 		ra->has_ha_info = true;
 		ra->ha_preference = (int16_t)get_be16(o->p + 4);
 		ra->ha_lifetime = get_be16(o->p + 6);
+		ra->ha_info_reserved = get_be16(o->p + 2);
 		return WIRE_OK;
 	case ND_OPT_MAP:
 		return ra_map(o, ra, err);
@@ -233,11 +248,13 @@ enum wire_err nd_ra_parse(const uint8_t *buf, size_t len, struct nd_ra *ra,
 	ra->home_agent = buf[5] & ND_RA_F_HOME_AGENT;
 	ra->prf = (buf[5] >> 3) & 0x3;
 	ra->proxy = buf[5] & ND_RA_F_PROXY;
+	ra->reserved = buf[5] & 0x03;
 	ra->router_lifetime = get_be16(buf + 6);
 	ra->reachable_time = get_be32(buf + 8);
 	ra->retrans_timer = get_be32(buf + 12);
 	struct ra_seen s = { .ra = ra };
-	return walk_options("nd.ra", buf, len, ND_RA_MIN_LEN, ra_option, &s, err);
+	return walk_options("nd.ra", buf, len, ND_RA_MIN_LEN, ra_option, &s, &ra->order,
+			    err);
 }
 
 /* ---- Router Solicitation, Neighbor Solicitation/Advertisement ---------- */
@@ -273,8 +290,10 @@ enum wire_err nd_rs_parse(const uint8_t *buf, size_t len, struct nd_rs *rs,
 	if (rc != WIRE_OK)
 		return rc;
 	memset(rs, 0, sizeof(*rs));
+	rs->reserved = get_be32(buf + 4);
 	struct ll_seen s = { ND_OPT_SLLA, false, &rs->has_slla, &rs->slla, &rs->n_unknown };
-	return walk_options("nd.rs", buf, len, ND_RS_MIN_LEN, ll_option, &s, err);
+	return walk_options("nd.rs", buf, len, ND_RS_MIN_LEN, ll_option, &s, &rs->order,
+			    err);
 }
 
 static enum wire_err check_target(const char *who, const uint8_t *t, struct wire_error *err)
@@ -293,9 +312,11 @@ enum wire_err nd_ns_parse(const uint8_t *buf, size_t len, struct nd_ns *ns,
 	if (rc != WIRE_OK || (rc = check_target("nd.ns", buf + 8, err)) != WIRE_OK)
 		return rc;
 	memset(ns, 0, sizeof(*ns));
+	ns->reserved = get_be32(buf + 4);
 	memcpy(ns->target, buf + 8, 16);
 	struct ll_seen s = { ND_OPT_SLLA, false, &ns->has_slla, &ns->slla, &ns->n_unknown };
-	return walk_options("nd.ns", buf, len, ND_NS_MIN_LEN, ll_option, &s, err);
+	return walk_options("nd.ns", buf, len, ND_NS_MIN_LEN, ll_option, &s, &ns->order,
+			    err);
 }
 
 enum wire_err nd_na_parse(const uint8_t *buf, size_t len, struct nd_na *na,
@@ -310,9 +331,11 @@ enum wire_err nd_na_parse(const uint8_t *buf, size_t len, struct nd_na *na,
 	na->router = buf[4] & 0x80;
 	na->solicited = buf[4] & 0x40;
 	na->override = buf[4] & 0x20;
+	na->reserved = get_be32(buf + 4) & 0x1fffffff;
 	memcpy(na->target, buf + 8, 16);
 	struct ll_seen s = { ND_OPT_TLLA, false, &na->has_tlla, &na->tlla, &na->n_unknown };
-	return walk_options("nd.na", buf, len, ND_NA_MIN_LEN, ll_option, &s, err);
+	return walk_options("nd.na", buf, len, ND_NA_MIN_LEN, ll_option, &s, &na->order,
+			    err);
 }
 
 enum wire_err nd_rs_check_source(const struct nd_rs *rs, const uint8_t src[16],
@@ -373,7 +396,8 @@ static enum wire_err put_lladdr(struct nd_out *o, uint8_t type, const struct nd_
 	return WIRE_OK;
 }
 
-static enum wire_err put_prefix(struct nd_out *o, const struct nd_prefix *pi)
+static enum wire_err put_prefix(struct nd_out *o, const struct nd_prefix *pi, uint8_t res1,
+			       uint32_t res2)
 {
 	if (pi->prefix_len > 128)
 		return wire_fail(o->err, WIRE_EVALUE, o->off, "%s: prefix length %u exceeds 128",
@@ -383,14 +407,15 @@ static enum wire_err put_prefix(struct nd_out *o, const struct nd_prefix *pi)
 		return WIRE_ESPACE;
 	p[2] = pi->prefix_len;
 	p[3] = (uint8_t)((pi->on_link ? ND_PI_F_ONLINK : 0) | (pi->autonomous ? ND_PI_F_AUTO : 0) |
-			 (pi->router_address ? ND_PI_F_ROUTER : 0));
+			 (pi->router_address ? ND_PI_F_ROUTER : 0) | (res1 & 0x1f));
 	put_be32(p + 4, pi->valid_lifetime);
 	put_be32(p + 8, pi->preferred_lifetime);
+	put_be32(p + 12, res2);
 	memcpy(p + 16, pi->prefix, 16);
 	return WIRE_OK;
 }
 
-static enum wire_err put_map(struct nd_out *o, const struct nd_map *m)
+static enum wire_err put_map(struct nd_out *o, const struct nd_map *m, uint8_t res)
 {
 	if (m->dist == 0 || m->dist > 15 || m->pref > 15)
 		return wire_fail(o->err, WIRE_EVALUE, o->off,
@@ -400,19 +425,35 @@ static enum wire_err put_map(struct nd_out *o, const struct nd_map *m)
 	if (!p)
 		return WIRE_ESPACE;
 	p[2] = (uint8_t)(m->dist << 4 | m->pref);
-	p[3] = m->rcoa ? 0x80 : 0;
+	p[3] = (uint8_t)((m->rcoa ? 0x80 : 0) | (res & 0x7f));
 	put_be32(p + 4, m->valid_lifetime);
 	memcpy(p + 8, m->addr, 16);
 	return WIRE_OK;
 }
 
-static enum wire_err put_u32_opt(struct nd_out *o, uint8_t type, uint32_t v)
+static enum wire_err put_u32_opt(struct nd_out *o, uint8_t type, uint16_t reserved, uint32_t v)
 {
 	uint8_t *p = out_opt(o, type, 1);
 
 	if (!p)
 		return WIRE_ESPACE;
+	put_be16(p + 2, reserved);
 	put_be32(p + 4, v);
+	return WIRE_OK;
+}
+
+static enum wire_err put_ha_info(struct nd_out *o, uint16_t reserved, int16_t pref,
+				 uint16_t lifetime)
+{
+	if (lifetime == 0)
+		return wire_fail(o->err, WIRE_EVALUE, o->off,
+				 "%s: home agent lifetime 0 is not allowed (RFC 6275 §7.4)", o->who);
+	uint8_t *p = out_opt(o, ND_OPT_HA_INFO, 1);
+	if (!p)
+		return WIRE_ESPACE;
+	put_be16(p + 2, reserved);
+	put_be16(p + 4, (uint16_t)pref);
+	put_be16(p + 6, lifetime);
 	return WIRE_OK;
 }
 
@@ -422,26 +463,20 @@ static enum wire_err ra_options(struct nd_out *o, const struct nd_ra *ra)
 
 	if (ra->has_slla && (rc = put_lladdr(o, ND_OPT_SLLA, &ra->slla)))
 		return rc;
-	if (ra->has_mtu && (rc = put_u32_opt(o, ND_OPT_MTU, ra->mtu)))
+	if (ra->has_mtu && (rc = put_u32_opt(o, ND_OPT_MTU, ra->mtu_reserved, ra->mtu)))
 		return rc;
-	if (ra->has_adv_interval && (rc = put_u32_opt(o, ND_OPT_ADV_INTERVAL, ra->adv_interval_ms)))
+	if (ra->has_adv_interval &&
+	    (rc = put_u32_opt(o, ND_OPT_ADV_INTERVAL, ra->adv_interval_reserved, ra->adv_interval_ms)))
 		return rc;
-	if (ra->has_ha_info) {
-		if (ra->ha_lifetime == 0)
-			return wire_fail(o->err, WIRE_EVALUE, o->off,
-					 "%s: home agent lifetime 0 is not allowed (RFC 6275 §7.4)",
-					 o->who);
-		uint8_t *p = out_opt(o, ND_OPT_HA_INFO, 1);
-		if (!p)
-			return WIRE_ESPACE;
-		put_be16(p + 4, (uint16_t)ra->ha_preference);
-		put_be16(p + 6, ra->ha_lifetime);
-	}
+	if (ra->has_ha_info &&
+	    (rc = put_ha_info(o, ra->ha_info_reserved, ra->ha_preference, ra->ha_lifetime)))
+		return rc;
 	for (size_t i = 0; i < ra->n_prefixes; i++)
-		if ((rc = put_prefix(o, &ra->prefixes[i])))
+		if ((rc = put_prefix(o, &ra->prefixes[i], ra->prefix_reserved1[i],
+				     ra->prefix_reserved2[i])))
 			return rc;
 	for (size_t i = 0; i < ra->n_maps; i++)
-		if ((rc = put_map(o, &ra->maps[i])))
+		if ((rc = put_map(o, &ra->maps[i], ra->map_reserved[i])))
 			return rc;
 	return WIRE_OK;
 }
@@ -464,7 +499,7 @@ enum wire_err nd_ra_build(const struct nd_ra *ra, uint8_t *buf, size_t size,
 	p[4] = ra->cur_hop_limit;
 	p[5] = (uint8_t)((ra->managed ? ND_RA_F_MANAGED : 0) | (ra->other ? ND_RA_F_OTHER : 0) |
 			 (ra->home_agent ? ND_RA_F_HOME_AGENT : 0) | ra->prf << 3 |
-			 (ra->proxy ? ND_RA_F_PROXY : 0));
+			 (ra->proxy ? ND_RA_F_PROXY : 0) | (ra->reserved & 0x03));
 	put_be16(p + 6, ra->router_lifetime);
 	put_be32(p + 8, ra->reachable_time);
 	put_be32(p + 12, ra->retrans_timer);
@@ -484,6 +519,7 @@ enum wire_err nd_rs_build(const struct nd_rs *rs, uint8_t *buf, size_t size,
 	if (!p)
 		return WIRE_ESPACE;
 	p[0] = ND_TYPE_RS;
+	put_be32(p + 4, rs->reserved);
 	if (rs->has_slla && (rc = put_lladdr(&o, ND_OPT_SLLA, &rs->slla)))
 		return rc;
 	*out_len = o.off;
@@ -502,6 +538,7 @@ enum wire_err nd_ns_build(const struct nd_ns *ns, uint8_t *buf, size_t size,
 	if (!(p = out_take(&o, ND_NS_MIN_LEN)))
 		return WIRE_ESPACE;
 	p[0] = ND_TYPE_NS;
+	put_be32(p + 4, ns->reserved);
 	memcpy(p + 8, ns->target, 16);
 	if (ns->has_slla && (rc = put_lladdr(&o, ND_OPT_SLLA, &ns->slla)))
 		return rc;
@@ -521,13 +558,65 @@ enum wire_err nd_na_build(const struct nd_na *na, uint8_t *buf, size_t size,
 	if (!(p = out_take(&o, ND_NA_MIN_LEN)))
 		return WIRE_ESPACE;
 	p[0] = ND_TYPE_NA;
-	p[4] = (uint8_t)((na->router ? 0x80 : 0) | (na->solicited ? 0x40 : 0) |
-			 (na->override ? 0x20 : 0));
+	put_be32(p + 4, (uint32_t)(na->router ? 0x80 : 0) << 24 |
+			(uint32_t)(na->solicited ? 0x40 : 0) << 24 |
+			(uint32_t)(na->override ? 0x20 : 0) << 24 | (na->reserved & 0x1fffffff));
 	memcpy(p + 8, na->target, 16);
 	if (na->has_tlla && (rc = put_lladdr(&o, ND_OPT_TLLA, &na->tlla)))
 		return rc;
 	*out_len = o.off;
 	return WIRE_OK;
+}
+
+/* ---- single options -------------------------------------------------- */
+
+static enum wire_err opt_done(const struct nd_out *o, enum wire_err rc, size_t *out_len)
+{
+	if (rc == WIRE_OK)
+		*out_len = o->off;
+	return rc;
+}
+
+enum wire_err nd_opt_lladdr_build(uint8_t type, const struct nd_lladdr *ll, uint8_t *buf,
+				  size_t size, size_t *out_len, struct wire_error *err)
+{
+	struct nd_out o = { "nd.opt", buf, size, 0, err };
+
+	return opt_done(&o, put_lladdr(&o, type, ll), out_len);
+}
+
+enum wire_err nd_opt_prefix_build(const struct nd_prefix *pi, uint8_t reserved1,
+				  uint32_t reserved2, uint8_t *buf, size_t size, size_t *out_len,
+				  struct wire_error *err)
+{
+	struct nd_out o = { "nd.opt", buf, size, 0, err };
+
+	return opt_done(&o, put_prefix(&o, pi, reserved1, reserved2), out_len);
+}
+
+enum wire_err nd_opt_map_build(const struct nd_map *m, uint8_t reserved, uint8_t *buf,
+			       size_t size, size_t *out_len, struct wire_error *err)
+{
+	struct nd_out o = { "nd.opt", buf, size, 0, err };
+
+	return opt_done(&o, put_map(&o, m, reserved), out_len);
+}
+
+enum wire_err nd_opt_u32_build(uint8_t type, uint16_t reserved, uint32_t value, uint8_t *buf,
+			       size_t size, size_t *out_len, struct wire_error *err)
+{
+	struct nd_out o = { "nd.opt", buf, size, 0, err };
+
+	return opt_done(&o, put_u32_opt(&o, type, reserved, value), out_len);
+}
+
+enum wire_err nd_opt_ha_info_build(uint16_t reserved, int16_t preference, uint16_t lifetime,
+				   uint8_t *buf, size_t size, size_t *out_len,
+				   struct wire_error *err)
+{
+	struct nd_out o = { "nd.opt", buf, size, 0, err };
+
+	return opt_done(&o, put_ha_info(&o, reserved, preference, lifetime), out_len);
 }
 
 /* ---- checksum ---------------------------------------------------------- */

@@ -58,6 +58,22 @@
 
 #define ND_INFINITY 0xffffffffu		/* lifetime "forever" */
 
+/* Where each option sat, in wire order, so that a caller can show or
+ * rebuild a message exactly (mipsecctl decode/encode). The parsers record
+ * the first ND_MAX_OPT_REFS options; n counts them all. */
+#define ND_MAX_OPT_REFS 64
+
+struct nd_opt_ref {
+	uint8_t type;
+	uint8_t len;			/* in units of 8 bytes */
+	uint32_t off;			/* from the start of the message */
+};
+
+struct nd_opt_order {
+	struct nd_opt_ref ref[ND_MAX_OPT_REFS];
+	size_t n;
+};
+
 /* A link-layer address option's data: the option body, which for Ethernet
  * is the 6-byte MAC (option length 1). Builders pad with zeros. */
 struct nd_lladdr {
@@ -109,12 +125,25 @@ struct nd_ra {
 	struct nd_map maps[ND_MAX_MAPS];
 	size_t n_maps;
 	size_t n_unknown;		/* options skipped as unrecognised */
+
+	/* Reserved bits, zero when sent (RFC 4861 §4.2, RFC 6275 §7.3-7.4),
+	 * kept so that a parsed message rebuilds byte for byte. */
+	uint8_t reserved;		/* the 2 low bits of the flags byte */
+	uint16_t mtu_reserved;
+	uint16_t adv_interval_reserved;
+	uint16_t ha_info_reserved;
+	uint8_t prefix_reserved1[ND_MAX_PREFIXES];	/* 5 bits after L, A, R */
+	uint32_t prefix_reserved2[ND_MAX_PREFIXES];
+	uint8_t map_reserved[ND_MAX_MAPS];		/* 7 bits after R */
+	struct nd_opt_order order;
 };
 
 struct nd_rs {
 	bool has_slla;
 	struct nd_lladdr slla;
 	size_t n_unknown;
+	uint32_t reserved;
+	struct nd_opt_order order;
 };
 
 struct nd_ns {
@@ -122,6 +151,8 @@ struct nd_ns {
 	bool has_slla;
 	struct nd_lladdr slla;
 	size_t n_unknown;
+	uint32_t reserved;
+	struct nd_opt_order order;
 };
 
 struct nd_na {
@@ -132,6 +163,8 @@ struct nd_na {
 	bool has_tlla;
 	struct nd_lladdr tlla;
 	size_t n_unknown;
+	uint32_t reserved;		/* 29 bits after R, S, O */
+	struct nd_opt_order order;
 };
 
 /* Name of an option type for messages ("prefix information"), or NULL. */
@@ -155,6 +188,22 @@ enum wire_err nd_ns_build(const struct nd_ns *ns, uint8_t *buf, size_t size,
 			  size_t *out_len, struct wire_error *err);
 enum wire_err nd_na_build(const struct nd_na *na, uint8_t *buf, size_t size,
 			  size_t *out_len, struct wire_error *err);
+
+/* Single options, for callers that lay options out in their own order
+ * (mipsecctl encode); the same checks and layout as the message builders.
+ * nd_opt_u32_build writes the MTU and Advertisement Interval options. */
+enum wire_err nd_opt_lladdr_build(uint8_t type, const struct nd_lladdr *ll, uint8_t *buf,
+				  size_t size, size_t *out_len, struct wire_error *err);
+enum wire_err nd_opt_prefix_build(const struct nd_prefix *pi, uint8_t reserved1,
+				  uint32_t reserved2, uint8_t *buf, size_t size, size_t *out_len,
+				  struct wire_error *err);
+enum wire_err nd_opt_map_build(const struct nd_map *m, uint8_t reserved, uint8_t *buf,
+			       size_t size, size_t *out_len, struct wire_error *err);
+enum wire_err nd_opt_u32_build(uint8_t type, uint16_t reserved, uint32_t value, uint8_t *buf,
+			       size_t size, size_t *out_len, struct wire_error *err);
+enum wire_err nd_opt_ha_info_build(uint16_t reserved, int16_t preference, uint16_t lifetime,
+				   uint8_t *buf, size_t size, size_t *out_len,
+				   struct wire_error *err);
 
 /* RFC 4861 §6.1.1 / §7.1.1: a solicitation from the unspecified address
  * must not carry a source link-layer address option. */

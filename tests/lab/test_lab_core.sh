@@ -84,7 +84,10 @@ wait_for 10 "pings again" ping_ok h1 10.0.2.20
 say "down kills what exec started"
 lab exec h1 sleep 600 >/dev/null 2>&1 &
 lab exec r1 sh -c 'sleep 601 & sleep 602 & wait' >/dev/null 2>&1 &
-wait_for 10 "exec'd processes running" pgrep -f "sleep 60[12]"
+# Wait for all three: `lab exec` runs in the background, and a process
+# that only starts after `down` would outlive it.
+wait_for 10 "exec'd process in h1 running" pgrep -f "^sleep 600$"
+wait_for 10 "exec'd processes in r1 running" bash -c '[ "$(pgrep -fc "^sleep 60[12]$")" -ge 2 ]'
 check "lab down" lab down
 for p in $holders; do
 	LAB_CHECKS=$((LAB_CHECKS + 1))

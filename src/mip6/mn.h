@@ -103,8 +103,8 @@ uint32_t mn_router_timeout_ms(const struct nd_ra *ra);
  * -1 when the message is not the reply to request `id`. */
 int mn_dhaad_reply(const struct icmp6_msg *m, uint16_t id, struct in6_addr *out, size_t max);
 
-/* Builds IPv6(src=coa, dst=ha)/DestOpt(HAO=hoa)/MH(BU) (or, when
- * coa == hoa — the deregistration from home — IPv6(src=hoa)/MH(BU)).
+/* Builds IPv6(src=coa, dst=ha)/DestOpt(HAO=hoa)/MH(BU); from home
+ * (coa == hoa, the deregistration of §11.5.5) the HAO repeats the source.
  * lifetime_s is converted to 4-second units (rounded up). Returns the
  * length or -1. */
 int mn_bu_build(uint8_t *buf, size_t size, const struct in6_addr *coa,

@@ -33,6 +33,8 @@
 
 #define MOD "mn"
 #define MN_RS_RETRY_MS 100
+#define MN_COA_WAIT_OPT_MS 1000		/* optimistic: the announcement is immediate */
+#define MN_COA_WAIT_DAD_MS 10000	/* DAD: RetransTimer x DupAddrDetectTransmits + delay */
 
 /* ---- pure helpers ---- */
 
@@ -213,23 +215,23 @@ bool mn_v4_attach(struct mn *mn)
 	return false;
 }
 
-/* Writes net.ipv6.conf.<if>.accept_ra; returns the previous value's first
+/* Writes net.ipv6.conf.<if>.<name>; returns the previous value's first
  * character, '\0' when it could not be read. */
-static char set_accept_ra(const char *ifname, char value)
+static char set_sysctl(const char *ifname, const char *name, char value)
 {
-	char path[96], old = '\0';
+	char path[112], old = '\0';
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", ifname);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, name);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		log_warn(MOD, "cannot set accept_ra iface=%s err=\"%s\"", ifname, strerror(errno));
+		log_warn(MOD, "cannot set %s iface=%s err=\"%s\"", name, ifname, strerror(errno));
 		return old;
 	}
 	if (read(fd, &old, 1) != 1)
 		old = '\0';
 	if (pwrite(fd, &value, 1, 0) != 1)
-		log_warn(MOD, "cannot set accept_ra iface=%s err=\"%s\"", ifname, strerror(errno));
+		log_warn(MOD, "cannot set %s iface=%s err=\"%s\"", name, ifname, strerror(errno));
 	close(fd);
 	return old;
 }
@@ -267,6 +269,32 @@ static void route_add(struct mn_if *mi)
 		mi->route_added = true;
 }
 
+static void coa_ready(struct mn_if *mi)
+{
+	mi->coa_ready = true;
+	timer_cancel(&mi->coa_timer);
+	if (mi->mn->cur == mi)
+		mn_reg_moved(mi->mn);
+}
+
+static void coa_timer_cb(void *arg)
+{
+	struct mn_if *mi = arg;
+	struct mn *mn = mi->mn;
+
+	if (mn->at_home && !mn->home_ready && mn->home_ifindex == mi->ifindex) {
+		log_warn(MOD, "no kernel announcement of the HoA iface=%s: deregistering anyway",
+			 mi->name);
+		mn->home_ready = true;
+		mn_reg_home_ready(mn);
+		return;
+	}
+	if (!mi->have_coa || mi->coa_ready)
+		return;
+	log_warn(MOD, "no kernel announcement of the CoA iface=%s: registering anyway", mi->name);
+	coa_ready(mi);
+}
+
 static void coa_del(struct mn_if *mi)
 {
 	char b[64];
@@ -281,6 +309,8 @@ static void coa_del(struct mn_if *mi)
 		log_info(MOD, "CoA removed iface=%s coa=%s", mi->name,
 			 ip_prefix_fmt(&mi->coa, b, sizeof(b)));
 	mi->have_coa = false;
+	mi->coa_ready = false;
+	timer_cancel(&mi->coa_timer);
 }
 
 static int coa_add(struct mn_if *mi, const struct ip_prefix *prefix)
@@ -305,7 +335,13 @@ static int coa_add(struct mn_if *mi, const struct ip_prefix *prefix)
 	}
 	mi->coa = p;
 	mi->have_coa = true;
-	mi->coa_tentative = !mn->cfg->optimistic_first_bu;
+	/* An address just added receives nothing until the kernel has put
+	 * its local route in (a BA could come back faster than that): the
+	 * registration waits for the kernel's announcement. */
+	mi->coa_ready = rc == -EEXIST || !mn->mon;
+	if (!mi->coa_ready)
+		timer_arm_ms(&mi->coa_timer, mn->cfg->optimistic_first_bu ? MN_COA_WAIT_OPT_MS :
+								     MN_COA_WAIT_DAD_MS);
 	log_info(MOD, "CoA configured iface=%s coa=%s optimistic=%s", mi->name,
 		 ip_prefix_fmt(&p, b, sizeof(b)), mn->cfg->optimistic_first_bu ? "yes" : "no");
 	return 0;
@@ -373,8 +409,10 @@ static void become_current(struct mn *mn, struct mn_if *mi)
 	counter_inc(&mn_c_movements);
 	log_notice(MOD, "movement iface=%s coa=%s%s", mi->name,
 		   ip_addr_fmt(&mi->coa.addr, b, sizeof(b)),
-		   mi->coa_tentative ? " (registering after DAD)" : "");
-	if (!mi->coa_tentative)
+		   mi->coa_ready ? "" : mn->cfg->optimistic_first_bu ?
+					" (registering once the kernel has it)" :
+					" (registering after DAD)");
+	if (mi->coa_ready)
 		mn_reg_moved(mn);
 }
 
@@ -577,6 +615,13 @@ static void v6_addr_event(struct mn *mn, struct mn_if *mi, const struct nl_event
 {
 	char b[64];
 
+	if (mn->at_home && !mn->home_ready && mi->ifindex == mn->home_ifindex &&
+	    ev->kind == NL_EV_ADDR_NEW && memcmp(&ev->addr.prefix.addr.v6, &mn->hoa, 16) == 0) {
+		mn->home_ready = true;
+		timer_cancel(&mi->coa_timer);
+		mn_reg_home_ready(mn);
+		return;
+	}
 	if (!mi->have_coa || ev->kind != NL_EV_ADDR_NEW ||
 	    !ip_addr_eq(&ev->addr.prefix.addr, &mi->coa.addr))
 		return;
@@ -585,16 +630,16 @@ static void v6_addr_event(struct mn *mn, struct mn_if *mi, const struct nl_event
 		log_err(MOD, "CoA failed DAD iface=%s coa=%s: another node uses it", mi->name,
 			ip_addr_fmt(&mi->coa.addr, b, sizeof(b)));
 		coa_del(mi);
-		mi->coa_tentative = false;
 		return;
 	}
-	if (!mi->coa_tentative || (ev->addr.ifa_flags & IFA_F_TENTATIVE))
+	/* Optimistic: usable from the first announcement; else after DAD. */
+	if (mi->coa_ready || (!(ev->addr.ifa_flags & IFA_F_OPTIMISTIC) &&
+			      (ev->addr.ifa_flags & IFA_F_TENTATIVE)))
 		return;
-	mi->coa_tentative = false;
-	log_info(MOD, "CoA passed DAD iface=%s coa=%s", mi->name,
-		 ip_addr_fmt(&mi->coa.addr, b, sizeof(b)));
-	if (mn->cur == mi)
-		mn_reg_moved(mn);
+	log_info(MOD, "%s iface=%s coa=%s",
+		 ev->addr.ifa_flags & IFA_F_OPTIMISTIC ? "CoA usable (optimistic)" : "CoA passed DAD",
+		 mi->name, ip_addr_fmt(&mi->coa.addr, b, sizeof(b)));
+	coa_ready(mi);
 }
 
 static void v4_addr_event(struct mn *mn, struct mn_if *mi, const struct nl_event *ev)
@@ -706,7 +751,12 @@ int mn_move_open(struct mn *mn)
 				 mi->name, strerror(errno));
 		timer_init(&mi->router_timer, mn->loop, router_timer_cb, mi);
 		timer_init(&mi->rs_timer, mn->loop, rs_timer_cb, mi);
-		mi->accept_ra_saved = set_accept_ra(mi->name, '0');
+		mi->accept_ra_saved = set_sysctl(mi->name, "accept_ra", '0');
+		/* With use_optimistic the kernel announces an optimistic address
+		 * (RTM_NEWADDR) as soon as it can receive on it. */
+		if (mn->cfg->optimistic_first_bu)
+			mi->use_optimistic_saved = set_sysctl(mi->name, "use_optimistic", '1');
+		timer_init(&mi->coa_timer, mn->loop, coa_timer_cb, mi);
 		mn->n_ifs++;
 	}
 	return 0;
@@ -758,10 +808,13 @@ void mn_move_close(struct mn *mn)
 
 		timer_deinit(&mi->router_timer);
 		timer_deinit(&mi->rs_timer);
+		timer_deinit(&mi->coa_timer);
 		if (mi->fd >= 0) {
 			close(mi->fd);
 			if (mi->accept_ra_saved)
-				set_accept_ra(mi->name, mi->accept_ra_saved);
+				set_sysctl(mi->name, "accept_ra", mi->accept_ra_saved);
+			if (mi->use_optimistic_saved)
+				set_sysctl(mi->name, "use_optimistic", mi->use_optimistic_saved);
 		}
 	}
 	mn->n_ifs = 0;

@@ -35,8 +35,10 @@ struct mn_if {
 
 	bool have_coa;
 	struct ip_prefix coa;		/* address/64 configured on this link */
-	bool coa_tentative;		/* without optimistic DAD: wait for DAD */
-	char accept_ra_saved;		/* the sysctl's value before us, '\0' unknown */
+	bool coa_ready;			/* the kernel announced it (RTM_NEWADDR) */
+	struct timer coa_timer;		/* in case that announcement never comes */
+	char accept_ra_saved;		/* the sysctls' values before us, '\0' unknown */
+	char use_optimistic_saved;
 	bool route_added;		/* default route via `router` in main */
 	bool have_v4;			/* RFC 5555: an IPv4 address on the link */
 	struct in_addr v4;
@@ -90,6 +92,7 @@ struct mn {
 	bool routing_installed;
 	bool hoa_on_tun;
 	bool at_home;
+	bool home_ready;		/* the HoA on the home link is announced */
 	int home_ifindex;		/* HoA configured here while at home */
 
 	/* handover timing */
@@ -126,6 +129,8 @@ void mn_reg_moved(struct mn *mn);
 /* No usable CoA any more: nothing to do but wait (the binding lapses). */
 void mn_reg_detached(struct mn *mn);
 void mn_reg_return_home(struct mn *mn);
+/* The HoA is usable on the home link: the deregistration can leave. */
+void mn_reg_home_ready(struct mn *mn);
 /* HA learnt (configured or DHAAD): start registering if a CoA exists. */
 void mn_reg_ha_ready(struct mn *mn);
 void mn_reg_rx_mh(struct mn *mn, const uint8_t *pkt, size_t len);
@@ -164,6 +169,8 @@ void mn_tun_to_host(struct mn *mn, const uint8_t *pkt, size_t len);
 void mn_home_attach(struct mn *mn, struct mn_if *mi);
 /* After the deregistration BA: unsolicited NA with Override for the HoA. */
 void mn_home_announce(struct mn *mn);
+/* At home: resolve the HA's link-layer address from our link-local. */
+void mn_home_solicit_ha(struct mn *mn);
 void mn_home_detach(struct mn *mn);
 
 #endif

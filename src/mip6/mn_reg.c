@@ -27,7 +27,11 @@ int mn_bu_build(uint8_t *buf, size_t size, const struct in6_addr *coa,
 {
 	struct wire_error err;
 	struct mh_builder b;
-	bool hao = memcmp(coa, hoa, 16) != 0;
+	/* Always a HAO, even from home where it repeats the source (§11.5.5):
+	 * an HA that takes the home address from the Source Address when no
+	 * HAO is present (§9.5.1) and one that insists on the option both
+	 * accept this form. */
+	bool hao = true;
 	size_t off = IPV6_HDR_LEN;
 	uint32_t units = (lifetime_s + 3u) / 4u;	/* §6.1.7: 4-second units */
 
@@ -132,6 +136,8 @@ static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 	e->lifetime_sent_s = lifetime;
 	int rc = mip6_ep_send(mn->ep, &dst, MIP6_PORT, &coa, buf, (size_t)n);
 	mip6_ep_flush(mn->ep);
+	if (mn->at_home)
+		mn_home_solicit_ha(mn);
 	if (rc < 0) {
 		log_warn(MOD, "BU send failed ha=%s err=\"%s\"", ip_addr_fmt(&dst, hb, sizeof(hb)),
 			 strerror(-rc));
@@ -269,6 +275,15 @@ void mn_reg_return_home(struct mn *mn)
 	}
 	mn->at_home = true;
 	mn_home_attach(mn, mn->cur);
+	if (mn->home_ready)
+		mn_reg_home_ready(mn);
+}
+
+void mn_reg_home_ready(struct mn *mn)
+{
+	if (!mn->at_home || !mn->home || mn->home->fsm.state == BUL_IDLE ||
+	    mn->home->fsm.state == BUL_DEREGISTERING)
+		return;
 	struct bul_event ev = { .type = BUL_EV_RETURN_HOME };
 	feed(mn, mn->home, &ev);
 }

@@ -172,6 +172,10 @@ void mn_home_attach(struct mn *mn, struct mn_if *mi)
 		return;
 	}
 	mn->home_ifindex = mi->ifindex;
+	/* The BA will come to this address: wait until the kernel has it. */
+	mn->home_ready = rc == -EEXIST || !mn->mon;
+	if (!mn->home_ready)
+		timer_arm_ms(&mi->coa_timer, 1000);
 	log_notice(MOD, "at home iface=%s: home address moved from the TUN to the link",
 		   mi->name);
 }
@@ -200,6 +204,36 @@ void mn_home_announce(struct mn *mn)
 	else
 		log_info(MOD, "unsolicited NA (override) sent for the home address iface=%s",
 			 mi->name);
+}
+
+/* §11.5.5: on the home link the HA still defends the HoA, so the kernel's
+ * own Neighbor Solicitation for the HA (sourced from the HoA) is answered
+ * to the HoA -- which the HA routes into its tunnel. Our own NS from the
+ * link-local address gets the answer on the link and completes the
+ * neighbour entry the deregistration BU is waiting on. */
+void mn_home_solicit_ha(struct mn *mn)
+{
+	struct mn_if *mi = mn->cur;
+	struct nd_ns ns = { 0 };
+	struct in6_addr dst = { .s6_addr = { 0xff, 0x02, [11] = 0x01, [12] = 0xff } };
+	uint8_t buf[64];
+	size_t len = 0;
+	struct wire_error err;
+
+	if (!mi || !mn->ha_known)
+		return;
+	memcpy(ns.target, &mn->ha, 16);
+	memcpy(&dst.s6_addr[13], &mn->ha.s6_addr[13], 3);	/* solicited-node */
+	if (mi->mac_len && mi->mac_len <= ND_LLADDR_MAX) {
+		ns.has_slla = true;
+		ns.slla.len = (uint8_t)mi->mac_len;
+		memcpy(ns.slla.addr, mi->mac, mi->mac_len);
+	}
+	if (nd_ns_build(&ns, buf, sizeof(buf), &len, &err) != WIRE_OK)
+		return;
+	int rc = icmp6_send(mi->fd, &dst, mi->ifindex, buf, len);
+	if (rc < 0)
+		log_debug(MOD, "NS for the HA not sent err=\"%s\"", strerror(-rc));
 }
 
 void mn_home_detach(struct mn *mn)

@@ -198,11 +198,12 @@ static void test_bu_build(void **state)
 	/* Wrong pseudo-header (the CoA instead of the HoA): checksum fails. */
 	assert_int_equal(mh_parse(buf + c.off, c.len, c.ip.src, c.dst, &m, &err), WIRE_ECSUM);
 
-	/* Deregistration from home: source = HoA, no HAO. */
+	/* Deregistration from home: source = HoA, the HAO repeating it. */
 	n = mn_bu_build(buf, sizeof(buf), &hoa, &ha, &hoa, 9, MH_BU_A | MH_BU_H, 0);
 	assert_true(n > 0);
 	assert_int_equal(ipv6_walk(buf, (size_t)n, &c, &err), WIRE_OK);
-	assert_null(c.hoa);
+	assert_non_null(c.hoa);
+	assert_memory_equal(c.hoa, &hoa, 16);
 	assert_memory_equal(c.ip.src, &hoa, 16);
 	assert_int_equal(mh_parse(buf + c.off, c.len, c.src, c.dst, &m, &err), WIRE_OK);
 	assert_int_equal(m.u.bu.lifetime, 0);

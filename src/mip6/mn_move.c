@@ -754,8 +754,12 @@ int mn_move_open(struct mn *mn)
 		mi->accept_ra_saved = set_sysctl(mi->name, "accept_ra", '0');
 		/* With use_optimistic the kernel announces an optimistic address
 		 * (RTM_NEWADDR) as soon as it can receive on it. */
-		if (mn->cfg->optimistic_first_bu)
+		if (mn->cfg->optimistic_first_bu) {
 			mi->use_optimistic_saved = set_sysctl(mi->name, "use_optimistic", '1');
+			/* Now, while privileged: nl_addr_add would do it per CoA,
+			 * which fails once root is dropped. */
+			nl_ipv6_optimistic_dad(mi->ifindex, true);
+		}
 		timer_init(&mi->coa_timer, mn->loop, coa_timer_cb, mi);
 		mn->n_ifs++;
 	}

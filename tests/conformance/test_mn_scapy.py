@@ -54,7 +54,7 @@ from scapy.layers.inet6 import (IPv6, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptSrcLL
                                 ICMPv6EchoRequest, ICMPv6EchoReply, in6_chksum,
                                 ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr,
                                 ICMPv6HAADRequest, ICMPv6HAADReply, ICMPv6MPAdv)
-from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA, MIP6MH_BRR  # noqa: E402
+from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA, MIP6MH_BRR, MIP6MH_BE  # noqa: E402
 
 conf.verb = 0
 BUILD = os.environ.get("MIPSEC_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -348,14 +348,25 @@ class Registration(MnCase):
         self.assertEqual(bu3.seq, (bu2.seq + 1) % 65536)
         self.send_ba(0, bu3.seq, 150)
         wait_for(lambda: self.ctl("show", "bul")[0]["state"] == "bound", 5, "bound after BRR")
+        # Binding Error status 1 from the HA (no binding for our HAO,
+        # §11.3.6): the MN registers again.
+        be = bytearray(bytes(MIP6MH_BE(status=1, ha=HOA, cksum=0)))
+        be[4:6] = in6_chksum(135, IPv6(src=HA, dst=self.coa), bytes(be)).to_bytes(2, "big")
+        self.send_udp(IPv6(src=HA, dst=self.coa, nh=135) / Raw(bytes(be)))
+        p = peer.take(is_bu, 5, "BU answering the Binding Error")
+        bu4 = self.check_bu(p, 150)
+        self.send_ba(0, bu4.seq, 150)
+        wait_for(lambda: self.ctl("show", "bul")[0]["state"] == "bound", 5, "bound after BE")
+        self.assertEqual(bu4.seq, (bu3.seq + 1) % 65536)
         # A BA with a stale sequence number is ignored (§11.7.3).
         self.send_ba(0, bu2.seq, 150)
         wait_for(lambda: self.ctl("stats").get("mipsec_bul_ba_ignored_total") == 1, 5,
                  "stale BA ignored")
         st = self.ctl("stats")
         self.assertEqual(st['mipsec_mn_ba_received_total{status="135"}'], 1)
-        self.assertEqual(st['mipsec_mn_ba_received_total{status="accepted"}'], 3)
-        self.assertEqual(st["mipsec_mn_bu_sent_total"], 4)
+        self.assertEqual(st['mipsec_mn_ba_received_total{status="accepted"}'], 4)
+        self.assertEqual(st["mipsec_mn_bu_sent_total"], 5)
+        self.assertEqual(st["mipsec_mn_be_received_total"], 1)
         self.assertEqual(st["mipsec_mn_handovers_total"], 1)
         self.assertEqual(self.ctl("show", "bul")[0]["state"], "bound")
 

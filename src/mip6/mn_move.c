@@ -473,8 +473,11 @@ static void ra_home(struct mn_if *mi, const struct mn_ra_decision *d)
 	mi->home_rx_ms = mono_ms();
 	if (mi->have_coa)
 		coa_del(mi);
-	if (mi->home && mn->cur == mi)
+	if (mi->home && mn->cur == mi) {
+		if (!mi->route_added)	/* a new router on the home link */
+			route_add(mi);
 		return;
+	}
 	mi->home = true;
 	if (mn->cur && mn->cur != mi)
 		route_del(mn->cur);
@@ -537,6 +540,15 @@ static void ra_rx(struct mn_if *mi, const uint8_t *buf, size_t len, const struct
 		return;
 	}
 	bool new_router = !mi->have_router || memcmp(src, &mi->router, 16) != 0;
+	/* Another router on a link whose router still advertises our CoA's
+	 * prefix is no movement (§11.5.1: only the loss of the current
+	 * router, or its prefix, is); it would make the CoA flap between
+	 * the routers of a multi-router link. */
+	if (new_router && mi->have_router && mi->have_coa && d.verdict == MN_RA_MOVE &&
+	    timer_pending(&mi->router_timer)) {
+		log_debug(MOD, "RA from a second router ignored iface=%s", mi->name);
+		return;
+	}
 	if (new_router && mi->route_added)
 		route_del(mi);
 	mi->router = *src;

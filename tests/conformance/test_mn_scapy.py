@@ -161,9 +161,9 @@ def setup_links():
         sh("ip", "link", "set", mn, "up")
 
 
-def ra(prefix, advint_ms=60000, lifetime=1800):
+def ra(prefix, advint_ms=60000, lifetime=1800, src=ROUTER_LL):
     return (Ether(src=ROUTER_MAC, dst="33:33:00:00:00:01") /
-            IPv6(src=ROUTER_LL, dst="ff02::1", hlim=255) /
+            IPv6(src=src, dst="ff02::1", hlim=255) /
             ICMPv6ND_RA(routerlifetime=lifetime) / ICMPv6NDOptSrcLLAddr(lladdr=ROUTER_MAC) /
             ICMPv6NDOptAdvInterval(advint=advint_ms) /
             ICMPv6NDOptPrefixInfo(prefix=prefix, prefixlen=64, L=1, A=1,
@@ -572,6 +572,12 @@ class MovementAndHome(MnCase):
         sendp(ra("2001:db8:1::"), iface="haA")
         self.register(coa1)
         self.bound_entry()
+        # A second router on the link with another prefix while ours is
+        # alive: no movement, no BU (no flapping on multi-router links).
+        sendp(ra("2001:db8:3::", src="fe80::2"), iface="haA")
+        with self.assertRaises(AssertionError):
+            peer.take(is_bu, 1.0, "no BU for a second router")
+        self.assertEqual(self.bound_entry()["care_of_address"], coa1)
 
         # New prefix on the link: movement (§11.5.1): new CoA, new BU, old CoA gone.
         t_ra2 = time.monotonic()

@@ -318,8 +318,12 @@ static void cn_destroy(void *inst)
 	free(cn);
 }
 
+/* Each of them owns UDP port 4191 on the node (docs/mip6-transport.md). */
+static const char *const cn_conflicts[] = { "ha", "mn", NULL };
+
 const struct role_ops cn_role_ops = {
 	.name = "cn",
+	.conflicts = cn_conflicts,
 	.description = "correspondent node: return routability, binding cache, route optimisation",
 	.caps = ROLE_CAP(CAP_NET_ADMIN),
 	.parse = cn_config_parse,

@@ -332,8 +332,12 @@ static void ha_destroy(void *inst)
 	free(ha);
 }
 
+/* Each of them owns UDP port 4191 on the node (docs/mip6-transport.md). */
+static const char *const ha_conflicts[] = { "mn", "cn", NULL };
+
 const struct role_ops ha_role_ops = {
 	.name = "ha",
+	.conflicts = ha_conflicts,
 	.description = "home agent: binding cache, tunnel, DHAAD, mobile prefix advertisement",
 	/* Routes and proxy neighbours per binding; raw ICMPv6 for DHAAD. */
 	.caps = ROLE_CAP(CAP_NET_ADMIN) | ROLE_CAP(CAP_NET_RAW),

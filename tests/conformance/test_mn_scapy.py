@@ -53,7 +53,7 @@ from scapy.layers.inet6 import (IPv6, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptSrcLL
                                 IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, HAO,
                                 ICMPv6EchoRequest, ICMPv6EchoReply, in6_chksum,
                                 ICMPv6ND_NS, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr,
-                                ICMPv6HAADRequest, ICMPv6HAADReply, ICMPv6MPAdv)
+                                ICMPv6HAADRequest, ICMPv6HAADReply, ICMPv6MPAdv, ICMPv6MPSol)
 from scapy.layers.inet6 import MIP6MH_BU, MIP6MH_BA, MIP6MH_BRR, MIP6MH_BE  # noqa: E402
 
 conf.verb = 0
@@ -182,8 +182,16 @@ class MnCase(unittest.TestCase):
         cls.mn_mac = json.loads(sh("ip", "-j", "link", "show", "mnA"))[0]["address"]
         cls.coa = eui64(PREFIX, cls.mn_mac)
         cls.sock = os.path.join(cls.tmp, "ctl.sock")
-        conf_path = os.path.join(cls.tmp, "mn.conf")
-        with open(conf_path, "w") as f:
+        cls.conf_path = conf_path = os.path.join(cls.tmp, "mn.conf")
+        cls.write_conf(600)
+        cls.peer = Peer(answer_ns=(HA, HA2, ROUTER_LL))
+        cls.log = open(os.path.join(cls.tmp, "mipsecd.log"), "w+")
+        cls.daemon = subprocess.Popen([MIPSECD, "-d", "-c", conf_path], stdout=cls.log,
+                                      stderr=subprocess.STDOUT)
+
+    @classmethod
+    def write_conf(cls, lifetime):
+        with open(cls.conf_path, "w") as f:
             f.write(f"""
 node = {{ name = "mn-scapy"; }};
 control = {{ socket = "{cls.sock}"; }};
@@ -192,14 +200,10 @@ roles = [ "mn" ];
 mn = {{
   home_address = "{HOA}"; home_prefix = "{HOME}"; {cls.MN_EXTRA}
   interfaces = [ {", ".join('"%s"' % i for i in cls.IFACES)} ]; tun = "mip6mn0"; fwmark = {MARK}; table = {TABLE};
-  lifetime = 600; initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;
+  lifetime = {lifetime}; initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;
   optimistic_first_bu = {cls.OPTIMISTIC}; rs_interval_ms = 300;
 }};
 """)
-        cls.peer = Peer(answer_ns=(HA, HA2, ROUTER_LL))
-        cls.log = open(os.path.join(cls.tmp, "mipsecd.log"), "w+")
-        cls.daemon = subprocess.Popen([MIPSECD, "-d", "-c", conf_path], stdout=cls.log,
-                                      stderr=subprocess.STDOUT)
 
     @classmethod
     def tearDownClass(cls):
@@ -640,6 +644,19 @@ class MovementAndHome(MnCase):
         self.assertNotIn(HOA + "/64", sh("ip", "-6", "addr", "show", "dev", "mnA"))
         self.assertIn(HOA + "/128", sh("ip", "-6", "addr", "show", "dev", "mip6mn0"))
         self.assertFalse(self.status()["at_home"])
+
+        # Reload with a new lifetime: the next BU (here on a BRR) asks for it.
+        self.write_conf(300)
+        self.assertIsNotNone(self.ctl("reload"))
+        seq = self.bound_entry()["sequence"]
+        brr = bytearray(bytes(MIP6MH_BRR(cksum=0)))
+        brr[4:6] = in6_chksum(135, IPv6(src=HA, dst=HOA), bytes(brr)).to_bytes(2, "big")
+        self.send_udp(IPv6(src=HA, dst=coa1, nh=43) /
+                      IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) /
+                      Raw(bytes(brr)))
+        p = peer.take(is_bu, 5, "BU after the reload")
+        bu = self.check_bu(p, 75, coa=coa1)
+        self.assertEqual(bu.seq, (seq + 1) % 65536)
         self.daemon.send_signal(signal.SIGTERM)
         self.assertEqual(self.daemon.wait(timeout=10), 0)
 
@@ -695,6 +712,17 @@ class HomeAgentDiscovery(MnCase):
         self.assertIn(new_hoa + "/128", addrs)
         self.assertNotIn(HOA + "/128", addrs)
         self.assertEqual([e["home_address"] for e in self.ctl("show", "bul")], [new_hoa])
+
+        # Home prefix about to lapse (valid 61 s, solicit 60 s before): a
+        # Mobile Prefix Solicitation to the HA about a second later (§11.4.2).
+        t_mpa = time.time()
+        sendp(Ether(src=ROUTER_MAC, dst=self.mn_mac) / IPv6(src=HA, dst=self.coa) /
+              ICMPv6MPAdv(id=0) /
+              ICMPv6NDOptPrefixInfo(prefix="2001:db8:88::", prefixlen=64, L=0, A=1,
+                                    validlifetime=61, preferredlifetime=30), iface="haA")
+        mps = peer.take(lambda q: ICMPv6MPSol in q, 5, "Mobile Prefix Solicitation")
+        self.assertEqual((mps[IPv6].src, mps[IPv6].dst), (self.coa, HA))
+        self.assertGreater(float(mps.time) - t_mpa, 0.8)
 
 
 if __name__ == "__main__":

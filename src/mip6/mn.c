@@ -256,6 +256,7 @@ static void mn_destroy(void *inst)
 	mn_dhaad_fini(mn);
 	timer_deinit(&mn->bul_timer);
 	timer_deinit(&mn->ka_timer);
+	timer_deinit(&mn->retry_timer);
 	mn_move_close(mn);
 	mip6_ep_close(mn->ep);
 	bul_destroy(mn->bul);

@@ -67,6 +67,7 @@ struct mn {
 	struct bul *bul;
 	struct bul_entry *home;		/* entry for the current HA */
 	struct timer bul_timer;
+	struct timer retry_timer;	/* new attempt after an abandoned registration */
 	bool ha_known;
 	struct in6_addr ha;
 

@@ -181,8 +181,15 @@ static void step_done(struct mn *mn, struct bul_entry *e, const struct bul_step 
 		counter_inc(&mn_c_give_up);
 		log_warn(MOD, "registration abandoned status=%u retries_exhausted=%s",
 			 e->last_status, e->last_status ? "no" : "yes");
-		if (e == mn->home && e->kind == BUL_HOME && !mn->at_home)
+		if (e != mn->home || mn->at_home)
+			break;
+		if (!mn->cfg->has_ha) {
 			mn_dhaad_next(mn);
+		} else if (e->last_status == 0 || e->last_status == 130) {
+			/* Unanswered, or the HA was short of resources: try
+			 * again later; other refusals wait for a movement. */
+			timer_arm_ms(&mn->retry_timer, mn->cfg->max_bindack_timeout_ms);
+		}
 		break;
 	case BUL_ACT_START_RR:	/* home entries never ask for it */
 	case BUL_ACT_NONE:
@@ -493,9 +500,20 @@ void mn_reg_renumber(struct mn *mn, const struct ip_prefix *prefix)
 	mn_reg_moved(mn);
 }
 
+static void retry_timer_cb(void *arg)
+{
+	struct mn *mn = arg;
+
+	if (mn->at_home || !mn->home || mn->home->fsm.state != BUL_IDLE)
+		return;
+	log_info(MOD, "registering again after an abandoned attempt");
+	mn_reg_moved(mn);
+}
+
 void mn_reg_init(struct mn *mn)
 {
 	timer_init(&mn->bul_timer, mn->loop, bul_timer_cb, mn);
+	timer_init(&mn->retry_timer, mn->loop, retry_timer_cb, mn);
 	timer_init(&mn->ka_timer, mn->loop, ka_timer_cb, mn);
 	if (mn->cfg->has_ha) {
 		mn->ha = mn->cfg->ha;
@@ -514,4 +532,5 @@ void mn_reg_fini(struct mn *mn)
 	}
 	timer_cancel(&mn->bul_timer);
 	timer_cancel(&mn->ka_timer);
+	timer_cancel(&mn->retry_timer);
 }

@@ -175,6 +175,7 @@ class MnCase(unittest.TestCase):
     MN_EXTRA = f'home_agent = "{HA}";'
     IFACES = ["mnA"]
     OPTIMISTIC = "true"
+    TIMERS = "initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;"
 
     @classmethod
     def setUpClass(cls):
@@ -200,7 +201,7 @@ roles = [ "mn" ];
 mn = {{
   home_address = "{HOA}"; home_prefix = "{HOME}"; {cls.MN_EXTRA}
   interfaces = [ {", ".join('"%s"' % i for i in cls.IFACES)} ]; tun = "mip6mn0"; fwmark = {MARK}; table = {TABLE};
-  lifetime = {lifetime}; initial_bindack_timeout_ms = 1500; max_bindack_timeout_ms = 32000;
+  lifetime = {lifetime}; {cls.TIMERS}
   optimistic_first_bu = {cls.OPTIMISTIC}; rs_interval_ms = 300;
 }};
 """)
@@ -515,6 +516,23 @@ class WithoutOptimisticDad(MnCase):
         self.assertGreater(time.monotonic() - t0, 0.5)
         self.check_bu(p, 150)
         self.assertIn("CoA passed DAD", self.daemon_log())
+
+
+class GiveUpAndRetry(MnCase):
+    TIMERS = ("initial_bindack_timeout_ms = 300; max_bindack_timeout_ms = 600; "
+              "max_retries = 1;")
+
+    def test_unanswered_registration_is_retried_later(self):
+        peer = self.peer
+        peer.take(lambda q: ICMPv6ND_RS in q, 15, "RS at start")
+        sendp(ra("2001:db8:1::"), iface="haA")
+        times = [float(peer.take(is_bu, 5, "BU %d" % i).time) for i in range(3)]
+        # 0: first BU; +0.3 s: the one retransmission; given up 0.6 s later,
+        # then a fresh registration max_bindack_timeout_ms (0.6 s) after that.
+        self.assertTrue(0.25 < times[1] - times[0] < 0.6, times)
+        self.assertTrue(1.0 < times[2] - times[1] < 1.8, times)
+        self.assertEqual(self.ctl("stats")["mipsec_mn_registration_abandoned_total"], 1)
+        self.assertIn("registering again", self.daemon_log())
 
 
 class TwoLinks(MnCase):

@@ -392,9 +392,9 @@ static void test_unsolicited(void **state)
 	size_t n = n_ras - 1;
 	for (size_t i = 1; i < n_ras; i++) {
 		uint64_t d = ras[i].t_us - ras[i - 1].t_us;
-		if (d < 25000 || d > 100000)
+		if (d < 20000 || d > 100000)
 			fprintf(stderr, "interval %zu: %llu us\n", i, (unsigned long long)d);
-		assert_true(d >= 25000);
+		assert_true(d >= 20000);
 		assert_true(d <= 100000);
 		lo = d < lo ? d : lo;
 		hi = d > hi ? d : hi;

@@ -203,7 +203,24 @@ static void test_tun_both_ways(void **state)
 	c.echo_tun_to_udp = true;
 	c.echo_dst = lo;
 	c.echo_port = pport;
+	/* A global source on the TUN, so that the host's datagram and the
+	 * reply written back into the TUN do not depend on the link-local
+	 * address finishing DAD. */
+	struct ip_prefix own;
+	ip_prefix_parse("2001:db8:77::1/128", AF_INET6, true, &own);
+	assert_int_equal(nl_addr_add(nl, ifindex, &own, NL_ADDR_NODAD), 0);
 	int host = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
+	memcpy(&src.sin6_addr, own.addr.bytes, 16);
+	int bound = -1;
+	for (int i = 0; i < 1000 && bound < 0; i++) {
+		bound = bind(host, (struct sockaddr *)&src, sizeof(src));
+		if (bound < 0) {
+			assert_int_equal(errno, EADDRNOTAVAIL);
+			poll(NULL, 0, 10);	/* bounded: the address is being set up */
+		}
+	}
+	assert_int_equal(bound, 0);
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(9) };
 	inet_pton(AF_INET6, "2001:db8:77::5", &to.sin6_addr);
 	assert_int_equal(sendto(host, "ping", 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
@@ -232,10 +249,17 @@ static void test_tun_both_ways(void **state)
 	back[46] = back[47] = 0;
 	uint16_t sum = csum_ipv6(back + 8, back + 24, 17, back + 40, c.pkt_len - 40);
 	put_be16(back + 46, sum ? sum : 0xffff);
-	assert_int_equal(mip6_ep_tun_write(c.ep, back, c.pkt_len), 0);
+	/* The kernel may still be bringing the TUN's addresses up (DAD of the
+	 * link-local source the host used): write again, as a protocol would
+	 * retransmit, until the host socket has it or 10 s have passed. */
 	char got4[8] = "";
-	wait_readable(host);
-	ssize_t hn = recv(host, got4, sizeof(got4), MSG_DONTWAIT);
+	ssize_t hn = -1;
+	struct pollfd hp = { .fd = host, .events = POLLIN };
+	for (int i = 0; i < 100 && hn < 0; i++) {
+		assert_int_equal(mip6_ep_tun_write(c.ep, back, c.pkt_len), 0);
+		if (poll(&hp, 1, 100) == 1)
+			hn = recv(host, got4, sizeof(got4), MSG_DONTWAIT);
+	}
 	assert_int_equal(hn, 4);
 	assert_memory_equal(got4, "ping", 4);
 	close(host);

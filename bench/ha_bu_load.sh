@@ -45,6 +45,7 @@ ha = {
 CONF
 taskset -c 0 "$build/mipsecd" -c "$dir/ha.conf" -p "$dir/ha.pid" 2> "$dir/ha.log" &
 pid=$!
+trap 'kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
 	"$build/mipsecctl" -s "$dir/ha.sock" status > /dev/null 2>&1 && break
 	sleep 0.1
@@ -60,4 +61,3 @@ echo "bindings: $("$build/mipsecctl" -s "$dir/ha.sock" stats | awk '$1 == "mipse
 "$build/mipsecctl" -s "$dir/ha.sock" stats | grep -E 'mipsec_ha_(bu_received|ba_sent|route_errors|proxy_nd_errors|bu_apply)' | grep -v ' 0$' || true
 kill "$pid"; wait "$pid" || true
 grep -E 'level=(error|warn)' "$dir/ha.log" | head -5 || true
-rm -rf "$dir"

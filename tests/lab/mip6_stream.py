@@ -20,16 +20,23 @@ mobile node's home address):
   since FILE NS [KIND]
       exits 0 when FILE holds a KIND (t or u, default t) record *sent*
       after NS (for wait_for loops: data sent after a move has arrived).
-  gaps FILE MOVES
+  gaps FILE MOVES [MNLOG]
       MOVES has "START_NS END_NS LABEL" per move.  For each move the
       longest silence between two consecutive arrivals that starts inside
       the move (between START and END) is the move's gap: the link goes
       down inside `lab move`, so the last probe before the silence came
       over the old link and the first after it over the new one.  Prints
-      one JSON object per move and a summary (median and p90).
+      one JSON object per move and a summary (median and p90).  For the
+      UDP probes it also gives the probes lost across the silence and the
+      sender's own pause between the two probes (udp_send_gap_ms: when it
+      is close to the gap, the sender stalled, not the network).  With the
+      mobile node's log (mipsecd, mn role) it adds link_down_ms, the time
+      the lab kept the link down (mn "link down" -> "link up"), which the
+      gap includes but Mobile IPv6 cannot shorten.
 
 All times are CLOCK_REALTIME in ns, shared by every namespace of the lab.
 """
+import datetime
 import json
 import os
 import select
@@ -169,31 +176,58 @@ def pct(v, q):
 
 def gaps(argv):
 	arr = {"t": [], "u": []}
+	meta = {"t": [], "u": []}	# (seq, send_ns) per arrival
 	with open(argv[0]) as f:
 		for line in f:
 			p = line.split()
-			if len(p) >= 3 and p[0] in arr and p[1].isdigit():
+			if len(p) >= 4 and p[0] in arr and p[1].isdigit():
 				arr[p[0]].append(int(p[1]))
+				meta[p[0]].append((int(p[2]), int(p[3])))
 	moves = []
 	with open(argv[1]) as f:
 		for line in f:
 			p = line.split(None, 2)
 			if len(p) >= 2:
 				moves.append((int(p[0]), int(p[1]), p[2].strip() if len(p) > 2 else ""))
+	links = []	# (down_ns, up_ns) from the mobile node's log
+	if len(argv) > 2:
+		down = None
+		with open(argv[2]) as f:
+			for line in f:
+				if "mod=mn link " not in line or not line.startswith("ts="):
+					continue
+				ts = datetime.datetime.strptime(line[3:27], "%Y-%m-%dT%H:%M:%S.%f")
+				ns = int(ts.replace(tzinfo=datetime.timezone.utc).timestamp() * 1e3) * 1000000
+				if " link down " in line:
+					down = ns
+				elif " link up " in line and down is not None:
+					links.append((down, ns))
+					down = None
 	res = []
 	for i, (s, e, label) in enumerate(moves):
 		o = {"move": i + 1, "label": label}
+		for d, u in links:
+			# log times have ms resolution: allow 1 ms either side
+			if s - 1000000 <= d <= e + 1000000:
+				o["link_down_ms"] = round((u - d) / 1e6, 1)
 		for k, name in (("u", "udp_gap_ms"), ("t", "tcp_gap_ms")):
 			a = arr[k]
-			best = None
+			best, bj = None, 0
 			for j in range(1, len(a)):
 				if a[j] >= s and a[j - 1] <= e:
 					g = a[j] - a[j - 1]
 					if best is None or g > best:
-						best = g
+						best, bj = g, j
 				if a[j - 1] > e:
 					break
 			o[name] = None if best is None else round(best / 1e6, 1)
+			if k == "u" and best is not None:
+				# probes sent but never delivered across the silence, and
+				# how long the sender itself paused (a loaded machine can
+				# stall it; then the silence is not the network's)
+				(q0, s0), (q1, s1) = meta[k][bj - 1], meta[k][bj]
+				o["udp_lost"] = q1 - q0 - 1
+				o["udp_send_gap_ms"] = round((s1 - s0) / 1e6, 1)
 		res.append(o)
 		print(json.dumps(o))
 	summ = {"moves": len(res)}

@@ -92,7 +92,7 @@ stream_stop
 
 say "handover gaps"
 report=${MIP6_REPORT:-$LAB_STATE/gaps.json}
-"${STREAM[@]}" gaps "$STREAM_LOG" "$MOVES" > "$report"
+"${STREAM[@]}" gaps "$STREAM_LOG" "$MOVES" "$LAB_STATE/mn4.log" > "$report"
 cat "$report"
 echo "mn4 'handover done' times (link change -> accepted BA, ms):" \
 	$(grep 'handover done' "$LAB_STATE/mn4.log" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | tail -n "$nmoves" | tr '\n' ' ')

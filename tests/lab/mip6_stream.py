@@ -196,7 +196,8 @@ def gaps(argv):
 			for line in f:
 				if "mod=mn link " not in line or not line.startswith("ts="):
 					continue
-				ts = datetime.datetime.strptime(line[3:27], "%Y-%m-%dT%H:%M:%S.%f")
+				ts = datetime.datetime.strptime(line[3:line.index(" ")].rstrip("Z"),
+							"%Y-%m-%dT%H:%M:%S.%f")
 				ns = int(ts.replace(tzinfo=datetime.timezone.utc).timestamp() * 1e3) * 1000000
 				if " link down " in line:
 					down = ns

@@ -39,9 +39,9 @@ def pct(v, q):
 	return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None
 print("moves: %d over %s" % (summ["moves"], sys.argv[3]))
 for m in moves:
-	print("  %2d %-8s udp gap %7s ms (link down %5s ms, probes lost %4s, sender pause %6s ms)  tcp stall %7s ms" % (
+	print("  %2d %-8s udp gap %7s ms (link down %5s ms, probes lost %4s, sent over %6s ms)  tcp stall %7s ms" % (
 		m["move"], m["label"], m["udp_gap_ms"], m.get("link_down_ms"), m.get("udp_lost"),
-		m.get("udp_send_gap_ms"), m["tcp_gap_ms"]))
+		m.get("udp_send_span_ms"), m["tcp_gap_ms"]))
 u, t = summ["udp_gap_ms"], summ["tcp_gap_ms"]
 print("handover gap (UDP probes): median %s ms, p90 %s ms, max %s ms (goal: median <= 50 ms)" % (u["median"], u["p90"], u["max"]))
 print("TCP stall:                 median %s ms, p90 %s ms, max %s ms" % (t["median"], t["p90"], t["max"]))

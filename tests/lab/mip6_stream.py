@@ -27,9 +27,11 @@ mobile node's home address):
       down inside `lab move`, so the last probe before the silence came
       over the old link and the first after it over the new one.  Prints
       one JSON object per move and a summary (median and p90).  For the
-      UDP probes it also gives the probes lost across the silence and the
-      sender's own pause between the two probes (udp_send_gap_ms: when it
-      is close to the gap, the sender stalled, not the network).  With the
+      UDP probes it also gives the probes lost across the silence
+      (udp_lost) and the span of send times across it (udp_send_span_ms,
+      the send times of the probes on either side): a regular sender loses
+      about span / interval - 1 probes in a network outage; far fewer lost
+      probes mean the sender itself was not scheduled (a loaded machine).  With the
       mobile node's log (mipsecd, mn role) it adds link_down_ms, the time
       the lab kept the link down (mn "link down" -> "link up"), which the
       gap includes but Mobile IPv6 cannot shorten.
@@ -224,11 +226,11 @@ def gaps(argv):
 			o[name] = None if best is None else round(best / 1e6, 1)
 			if k == "u" and best is not None:
 				# probes sent but never delivered across the silence, and
-				# how long the sender itself paused (a loaded machine can
-				# stall it; then the silence is not the network's)
+				# the send times around it (a loaded machine can stall the
+				# sender; then fewer probes are lost than the span allows)
 				(q0, s0), (q1, s1) = meta[k][bj - 1], meta[k][bj]
 				o["udp_lost"] = q1 - q0 - 1
-				o["udp_send_gap_ms"] = round((s1 - s0) / 1e6, 1)
+				o["udp_send_span_ms"] = round((s1 - s0) / 1e6, 1)
 		res.append(o)
 		print(json.dumps(o))
 	summ = {"moves": len(res)}

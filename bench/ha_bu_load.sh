@@ -57,7 +57,7 @@ r1=$(rss)
 printf "refresh: "; taskset -c 1 "$build/ha_bu_load" -a 2001:db8:8::1 -c 2001:db8:99::2 -n "$n" -r 1 -S 1001 -t 5 || true
 echo "bindings: $("$build/mipsecctl" -s "$dir/ha.sock" stats | awk '$1 == "mipsec_ha_bindings_created_total" { print $2 }') created," \
      "HA RSS ${r0} kB -> ${r1} kB: $(( (r1 - r0) * 1024 / n )) bytes per binding" \
-     "($(( (r1 - r0) * 1024 / n * 1000000 / 1048576 )) MiB per million)"
+     "($(( (r1 - r0) * 1024 * 1000000 / n / 1048576 )) MiB per million)"
 "$build/mipsecctl" -s "$dir/ha.sock" stats | grep -E 'mipsec_ha_(bu_received|ba_sent|route_errors|proxy_nd_errors|bu_apply)' | grep -v ' 0$' || true
 kill "$pid"; wait "$pid" || true
 grep -E 'level=(error|warn)' "$dir/ha.log" | head -5 || true

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # TOPO, HA, CN are for the scripts that source this
 # Helpers shared by the Mobile IPv6 lab tests (tests/lab/test_mip6_*.sh) and
 # bench/handover_bench.sh; sourced after lab/lib.sh.  The network is
 # lab/topologies/fig1-mip6.toml: ha1 = HA (2001:db8:8::1), mn4 = MN with
@@ -56,12 +57,12 @@ print($expr)"
 }
 
 MN_STATE='[r for r in d["roles"] if r["name"] == "mn"][0]["state"]'
-mn_bound() { jtest mn4 "$MN_STATE[\"state\"] == \"bound\"" status; }
-mn_coa() { jget mn4 "$MN_STATE[\"care_of_address\"]" status; }
-mn_at_home() { jtest mn4 "$MN_STATE[\"at_home\"]" status; }
+mn_bound() { jtest mn4 "${MN_STATE}[\"state\"] == \"bound\"" status; }
+mn_coa() { jget mn4 "${MN_STATE}[\"care_of_address\"]" status; }
+mn_at_home() { jtest mn4 "${MN_STATE}[\"at_home\"]" status; }
 # mn_bound_at PREFIX: bound with a care-of address starting with PREFIX.
 mn_bound_at() {
-	jtest mn4 "$MN_STATE[\"state\"] == \"bound\" and str($MN_STATE[\"care_of_address\"]).startswith(\"$1\")" status
+	jtest mn4 "${MN_STATE}[\"state\"] == \"bound\" and str(${MN_STATE}[\"care_of_address\"]).startswith(\"$1\")" status
 }
 # ha_binding_at PREFIX: ha1 binds the HoA to a care-of address starting with PREFIX.
 ha_binding_at() {

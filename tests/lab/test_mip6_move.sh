@@ -95,7 +95,7 @@ report=${MIP6_REPORT:-$LAB_STATE/gaps.json}
 "${STREAM[@]}" gaps "$STREAM_LOG" "$MOVES" "$LAB_STATE/mn4.log" > "$report"
 cat "$report"
 echo "mn4 'handover done' times (link change -> accepted BA, ms):" \
-	$(grep 'handover done' "$LAB_STATE/mn4.log" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | tail -n "$nmoves" | tr '\n' ' ')
+	"$(grep 'handover done' "$LAB_STATE/mn4.log" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | tail -n "$nmoves" | tr '\n' ' ')"
 echo "counters:"; { ctl mn4 stats; ctl ha1 stats; } | grep -E '_(tunnel|reverse)_|dropped' | grep -v ' 0$' || true
 check "every move has a gap measurement" "$PY" -c "
 import json, sys

@@ -56,7 +56,7 @@ fi
 ctl mn4 show bul
 ctl ha1 show bindings
 check "mn4 detected the NAT (BA with NAT Detection option)" \
-	jtest mn4 "$MN_STATE[\"nat_detected\"]" status
+	jtest mn4 "${MN_STATE}[\"nat_detected\"]" status
 check "ha1 binds $HOA to the NAT's outer address 10.91.0.5" ha_binding_at 10.91.0.5
 check_not "ha1's binding is not the private address" ha_binding_at 192.168.5.4
 check "ha1 counted the NAT" test "$(counter ha1 mipsec_ha_nat_detected_total)" -ge 1
@@ -75,6 +75,7 @@ srv=$!
 check "socat cn -> [$HOA]:5003 (512 KiB)" nsx cn timeout 60 socat -u "OPEN:$src" \
 	"TCP6:[$HOA]:5003,retry=100,interval=0.1"
 rc=0; timeout 30 tail --pid="$srv" -f /dev/null || rc=$?
+check "the receiving socat on mn4 finished" test "$rc" = 0
 check "cn -> home address: received intact" cmp -s "$src" "$LAB_STATE/nat.in"
 nsx cn socat -u "TCP6-LISTEN:5004,bind=[$CN],reuseaddr" "OPEN:$LAB_STATE/nat.out,creat,trunc" \
 	> /dev/null 2>&1 &
@@ -82,6 +83,7 @@ srv=$!
 check "socat [$HOA] -> cn:5004 (512 KiB)" nsx mn4 timeout 60 socat -u "OPEN:$src" \
 	"TCP6:[$CN]:5004,bind=[$HOA],retry=100,interval=0.1"
 rc=0; timeout 30 tail --pid="$srv" -f /dev/null || rc=$?
+check "the receiving socat on cn finished" test "$rc" = 0
 check "home address -> cn: received intact" cmp -s "$src" "$LAB_STATE/nat.out"
 tun1=$(counter ha1 mipsec_ha_tunnel_packets_total)
 rev1=$(counter ha1 mipsec_ha_reverse_tunnel_packets_total)

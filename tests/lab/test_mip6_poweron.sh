@@ -21,7 +21,7 @@ coa=$(mn_coa)
 echo "mn4 care-of address: $coa"
 check "care-of address is on link5b1 (2001:db8:5b:1::/64)" grep -q '^2001:db8:5b:1:' <<< "$coa"
 check "mn4 learnt the home agent by DHAAD" \
-	jtest mn4 "$MN_STATE[\"home_agent\"] == \"$HA\"" status
+	jtest mn4 "${MN_STATE}[\"home_agent\"] == \"$HA\"" status
 check "mn4 sent a DHAAD request" test "$(counter mn4 mipsec_mn_dhaad_requests_total)" -ge 1
 check "ha1 answered DHAAD" test "$(counter ha1 mipsec_ha_dhaad_replies_total)" -ge 1
 check "ha1 show bindings: $HOA -> $coa" \

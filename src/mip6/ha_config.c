@@ -42,7 +42,6 @@ static bool copy_name(struct cfg_ctx *ctx, const config_setting_t *g, const char
 
 static void parse_home_link(struct cfg_ctx *ctx, const config_setting_t *b, struct ha_config *c)
 {
-
 	if (!copy_name(ctx, b, "home_link", true, c->home_link))
 		return;
 	cfg_iface_declared(ctx, member(b, "home_link"), c->home_link);

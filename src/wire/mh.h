@@ -176,6 +176,9 @@ int mh_body_len(uint8_t type);
 const char *mh_type_name(uint8_t type);
 const char *mh_type_tag(uint8_t type);
 const char *mh_opt_name(uint8_t type);
+/* For options carrying a prefix length (MNP, IPv4 HoA, IPv4 Ack): stores it
+ * and its largest valid value, and returns true; false for other options. */
+bool mh_opt_prefix_len(const struct mh_opt *o, unsigned *plen, unsigned *max);
 /* Required option data length for fixed-size options, -1 if variable. */
 int mh_opt_fixed_len(uint8_t type);
 /* Alignment rule xn+y of an option type (x = 0: none). */

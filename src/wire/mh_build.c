@@ -197,16 +197,8 @@ static bool check_opt(struct mh_builder *b, const struct mh_opt *o)
 {
 	unsigned plen = 0, max = 255;
 
+	mh_opt_prefix_len(o, &plen, &max);
 	switch (o->type) {
-	case MH_OPT_MNP:
-		plen = o->u.mnp.prefix_len, max = 128;
-		break;
-	case MH_OPT_V4_HOA:
-		plen = o->u.v4_hoa.prefix_len, max = 32;
-		break;
-	case MH_OPT_V4_ACK:
-		plen = o->u.v4_ack.prefix_len, max = 32;
-		break;
 	case MH_OPT_AUTH:
 		if (o->len == 0)
 			goto empty;

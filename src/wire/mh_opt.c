@@ -117,26 +117,30 @@ static void decode(struct mh_opt *o)
 	}
 }
 
+bool mh_opt_prefix_len(const struct mh_opt *o, unsigned *plen, unsigned *max)
+{
+	switch (o->type) {
+	case MH_OPT_MNP:
+		*plen = o->u.mnp.prefix_len, *max = 128;
+		return true;
+	case MH_OPT_V4_HOA:
+		*plen = o->u.v4_hoa.prefix_len, *max = 32;
+		return true;
+	case MH_OPT_V4_ACK:
+		*plen = o->u.v4_ack.prefix_len, *max = 32;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Values a length check cannot catch. */
 static int check_values(struct mh_opt_iter *it, const struct mh_opt *o,
 			unsigned n, struct wire_error *err)
 {
 	unsigned plen, max;
 
-	switch (o->type) {
-	case MH_OPT_MNP:
-		plen = o->u.mnp.prefix_len, max = 128;
-		break;
-	case MH_OPT_V4_HOA:
-		plen = o->u.v4_hoa.prefix_len, max = 32;
-		break;
-	case MH_OPT_V4_ACK:
-		plen = o->u.v4_ack.prefix_len, max = 32;
-		break;
-	default:
-		return 1;
-	}
-	if (plen <= max)
+	if (!mh_opt_prefix_len(o, &plen, &max) || plen <= max)
 		return 1;
 	it->code = wire_fail(err, WIRE_EVALUE, o->off, "mh.%s: option %u (%s) at offset %u: prefix length %u over %u",
 		  mh_type_tag(it->mh_type), n, mh_opt_name(o->type), (unsigned)o->off, plen, max);

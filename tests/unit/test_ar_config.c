@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "cfg_test.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,6 @@
 #include "ar/ar.h"
 #include "daemon/config.h"
 
-static char path[64];
 
 /* Lines 1-4 are fixed, so body line k is file line 4 + k. */
 static const char *head =
@@ -23,52 +24,20 @@ static const char *head =
 	"roles = [ \"ar\" ];\n"
 	"ar = { interfaces = ( {\n";
 
-static void write_file(const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static struct node_config *load_raw(const char *text, struct cfg_ctx *ctx)
-{
-	write_file(text);
-	cfg_ctx_init(ctx, path);
-	return node_config_load(path, ctx);
-}
-
 static struct node_config *load(const char *body, struct cfg_ctx *ctx)
 {
 	char text[4096];
 
 	snprintf(text, sizeof(text), "%s%s\n} ); };\n", head, body);
-	return load_raw(text, ctx);
+	return cfg_test_load(text, ctx);
 }
 
-static void dump_errors(const struct cfg_ctx *ctx)
-{
-	for (size_t i = 0; i < ctx->n_errors; i++)
-		fprintf(stderr, "  error: %s\n", ctx->errors[i]);
-}
-
-/* Exactly one error: "<path>:<line>: setting '<setting>': <reason>". */
 static void expect_error(const char *body, int line, const char *setting, const char *reason)
 {
-	struct cfg_ctx ctx;
-	char want[1024];
-	struct node_config *nc = load(body, &ctx);
+	char text[4096];
 
-	snprintf(want, sizeof(want), "%s:%d: setting '%s': %s", path, line, setting, reason);
-	if (ctx.n_errors != 1 || strcmp(ctx.errors[0], want) != 0) {
-		fprintf(stderr, "body:\n%s\nwant: %s\n", body, want);
-		dump_errors(&ctx);
-	}
-	assert_null(nc);
-	assert_int_equal(ctx.n_errors, 1);
-	assert_string_equal(ctx.errors[0], want);
-	cfg_ctx_clear(&ctx);
+	snprintf(text, sizeof(text), "%s%s\n} ); };\n", head, body);
+	cfg_test_expect_error(text, line, setting, reason);
 }
 
 static const struct ar_config *ar_cfg(const struct node_config *nc)
@@ -77,20 +46,6 @@ static const struct ar_config *ar_cfg(const struct node_config *nc)
 
 	assert_non_null(rc);
 	return rc->cfg;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(path, sizeof(path), "/tmp/test_ar_config.%d.conf", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(path);
-	return 0;
 }
 
 static void test_full(void **state)
@@ -111,7 +66,7 @@ static void test_full(void **state)
 		"  valid_lifetime = 3600; rcoa = false; } );",
 		&ctx);
 
-	dump_errors(&ctx);
+	cfg_test_dump_errors(&ctx);
 	assert_non_null(nc);
 	const struct ar_config *c = ar_cfg(nc);
 	assert_int_equal(c->n_ifaces, 1);
@@ -158,7 +113,7 @@ static void test_defaults(void **state)
 		"prefixes = ( { prefix = \"2001:db8:1::/64\"; valid_lifetime = 86400; } );\n"
 		"map = ( { address = \"2001:db8:7::30\"; } ); }, { name = \"vb\";", &ctx);
 
-	dump_errors(&ctx);
+	cfg_test_dump_errors(&ctx);
 	assert_non_null(nc);
 	const struct ar_config *c = ar_cfg(nc);
 	assert_int_equal(c->n_ifaces, 2);
@@ -297,30 +252,30 @@ static void test_block_errors(void **state)
 	(void)state;
 
 	/* The role without its block. */
-	struct node_config *nc = load_raw("node = { name = \"n\"; };\nroles = [ \"ar\" ];\n", &ctx);
+	struct node_config *nc = cfg_test_load("node = { name = \"n\"; };\nroles = [ \"ar\" ];\n", &ctx);
 	assert_null(nc);
 	assert_int_equal(ctx.n_errors, 1);
 	snprintf(want, sizeof(want),
-		 "%s:2: setting 'roles[0]': role 'ar' needs an 'ar' block with its interfaces", path);
+		 "%s:2: setting 'roles[0]': role 'ar' needs an 'ar' block with its interfaces", cfg_test_path);
 	assert_string_equal(ctx.errors[0], want);
 	cfg_ctx_clear(&ctx);
 
-	nc = load_raw("node = { name = \"n\"; };\nroles = [ \"ar\" ];\nar = { interfaces = ( ); };\n",
+	nc = cfg_test_load("node = { name = \"n\"; };\nroles = [ \"ar\" ];\nar = { interfaces = ( ); };\n",
 		      &ctx);
 	assert_null(nc);
 	assert_int_equal(ctx.n_errors, 1);
 	snprintf(want, sizeof(want), "%s:3: setting 'ar.interfaces': must list at least one interface",
-		 path);
+		 cfg_test_path);
 	assert_string_equal(ctx.errors[0], want);
 	cfg_ctx_clear(&ctx);
 
-	nc = load_raw("node = { name = \"n\"; };\nroles = [ \"ar\" ];\nar = {\nifaces = ( );\n};\n",
+	nc = cfg_test_load("node = { name = \"n\"; };\nroles = [ \"ar\" ];\nar = {\nifaces = ( );\n};\n",
 		      &ctx);
 	assert_null(nc);
 	assert_int_equal(ctx.n_errors, 2);
-	snprintf(want, sizeof(want), "%s:4: setting 'ar.ifaces': unknown setting", path);
+	snprintf(want, sizeof(want), "%s:4: setting 'ar.ifaces': unknown setting", cfg_test_path);
 	assert_string_equal(ctx.errors[0], want);
-	snprintf(want, sizeof(want), "%s:3: setting 'ar.interfaces': missing required setting", path);
+	snprintf(want, sizeof(want), "%s:3: setting 'ar.interfaces': missing required setting", cfg_test_path);
 	assert_string_equal(ctx.errors[1], want);
 	cfg_ctx_clear(&ctx);
 
@@ -328,11 +283,11 @@ static void test_block_errors(void **state)
 	nc = load("name = \"va\";\nhop_limit = 300;\nmtu = 10;\nmap = ( { address = \"::\"; } );", &ctx);
 	assert_null(nc);
 	assert_int_equal(ctx.n_errors, 3);
-	snprintf(want, sizeof(want), "%s:6: setting '" I0 ".hop_limit': value 300 out of range 0..255", path);
+	snprintf(want, sizeof(want), "%s:6: setting '" I0 ".hop_limit': value 300 out of range 0..255", cfg_test_path);
 	assert_string_equal(ctx.errors[0], want);
-	snprintf(want, sizeof(want), "%s:7: setting '" I0 ".mtu': 10 is below the IPv6 minimum 1280 (0 omits the MTU option)", path);
+	snprintf(want, sizeof(want), "%s:7: setting '" I0 ".mtu': 10 is below the IPv6 minimum 1280 (0 omits the MTU option)", cfg_test_path);
 	assert_string_equal(ctx.errors[1], want);
-	snprintf(want, sizeof(want), "%s:8: setting '" M0 ".address': '::' is not a global unicast address (RFC 5380 §4)", path);
+	snprintf(want, sizeof(want), "%s:8: setting '" M0 ".address': '::' is not a global unicast address (RFC 5380 §4)", cfg_test_path);
 	assert_string_equal(ctx.errors[2], want);
 	cfg_ctx_clear(&ctx);
 }
@@ -348,5 +303,5 @@ int main(void)
 		cmocka_unit_test(test_map_errors),
 		cmocka_unit_test(test_block_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cfg_test_setup, cfg_test_teardown);
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "cfg_test.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,6 @@
 #include "daemon/role.h"
 #include "mip6/cn.h"
 
-static char path[64];
 
 /* Lines 1-3 are fixed, so the cn block is on line 4. */
 static const char *head =
@@ -25,14 +26,18 @@ static const char *head =
 static struct node_config *load(const char *block, struct cfg_ctx *ctx)
 {
 	char text[2048];
-	FILE *f = fopen(path, "w");
 
-	assert_non_null(f);
 	snprintf(text, sizeof(text), "%s%s\n", head, block);
-	fputs(text, f);
-	fclose(f);
-	cfg_ctx_init(ctx, path);
-	return node_config_load(path, ctx);
+	return cfg_test_load(text, ctx);
+}
+
+/* The block starts on line 4. */
+static void expect_error(const char *block, const char *setting, const char *reason)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s\n", head, block);
+	cfg_test_expect_error(text, 4, setting, reason);
 }
 
 static const struct cn_config *cn_cfg(const struct node_config *nc)
@@ -41,34 +46,6 @@ static const struct cn_config *cn_cfg(const struct node_config *nc)
 
 	assert_non_null(rc);
 	return rc->cfg;
-}
-
-static void expect_error(const char *block, const char *setting, const char *reason)
-{
-	struct cfg_ctx ctx;
-	char want[512];
-	struct node_config *nc = load(block, &ctx);
-
-	snprintf(want, sizeof(want), "%s:4: setting '%s': %s", path, setting, reason);
-	for (size_t i = 0; i < ctx.n_errors; i++)
-		fprintf(stderr, "  error: %s\n", ctx.errors[i]);
-	assert_null(nc);
-	assert_int_equal(ctx.n_errors, 1);
-	assert_string_equal(ctx.errors[0], want);
-	cfg_ctx_clear(&ctx);
-}
-
-static int setup(void **state)
-{
-	roles_register_all();
-	snprintf(path, sizeof(path), "/tmp/test_cn_config.%d.conf", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	unlink(path);
-	return 0;
 }
 
 static void test_defaults(void **state)
@@ -148,5 +125,5 @@ int main(void)
 		cmocka_unit_test(test_errors),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cfg_test_setup, cfg_test_teardown);
 }

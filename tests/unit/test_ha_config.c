@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "cfg_test.h"
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,6 @@
 #include "daemon/config.h"
 #include "mip6/ha.h"
 
-static char path[64];
 
 /* Lines 1-4 are fixed, so body line k is file line 4 + k. */
 static const char *head =
@@ -27,37 +28,17 @@ static const char *head =
 static struct node_config *load(const char *body, struct cfg_ctx *ctx)
 {
 	char text[4096];
-	FILE *f = fopen(path, "w");
 
-	assert_non_null(f);
 	snprintf(text, sizeof(text), "%s%s\n};\n", head, body);
-	fputs(text, f);
-	fclose(f);
-	cfg_ctx_init(ctx, path);
-	return node_config_load(path, ctx);
-}
-
-static void dump_errors(const struct cfg_ctx *ctx)
-{
-	for (size_t i = 0; i < ctx->n_errors; i++)
-		fprintf(stderr, "  error: %s\n", ctx->errors[i]);
+	return cfg_test_load(text, ctx);
 }
 
 static void expect_error(const char *body, int line, const char *setting, const char *reason)
 {
-	struct cfg_ctx ctx;
-	char want[1024];
-	struct node_config *nc = load(body, &ctx);
+	char text[4096];
 
-	snprintf(want, sizeof(want), "%s:%d: setting '%s': %s", path, line, setting, reason);
-	if (ctx.n_errors != 1 || strcmp(ctx.errors[0], want) != 0) {
-		fprintf(stderr, "body:\n%s\nwant: %s\n", body, want);
-		dump_errors(&ctx);
-	}
-	assert_null(nc);
-	assert_int_equal(ctx.n_errors, 1);
-	assert_string_equal(ctx.errors[0], want);
-	cfg_ctx_clear(&ctx);
+	snprintf(text, sizeof(text), "%s%s\n};\n", head, body);
+	cfg_test_expect_error(text, line, setting, reason);
 }
 
 static const struct ha_config *ha_cfg(const struct node_config *nc)
@@ -70,25 +51,13 @@ static const struct ha_config *ha_cfg(const struct node_config *nc)
 
 #define MIN "home_link = \"home0\";\nhome_prefixes = [ \"2001:db8:8::/64\" ];\naddress = \"2001:db8:8::1\";\n"
 
-static int setup(void **state)
-{
-	snprintf(path, sizeof(path), "/tmp/test_ha_config.%d.conf", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	unlink(path);
-	return 0;
-}
-
 static void test_defaults(void **state)
 {
 	struct cfg_ctx ctx;
 	struct node_config *nc = load(MIN, &ctx);
 	char a[INET6_ADDRSTRLEN];
 
-	dump_errors(&ctx);
+	cfg_test_dump_errors(&ctx);
 	assert_non_null(nc);
 	const struct ha_config *c = ha_cfg(nc);
 	assert_string_equal(c->home_link, "home0");
@@ -126,7 +95,7 @@ static void test_full(void **state)
 		&ctx);
 	char a[INET6_ADDRSTRLEN];
 
-	dump_errors(&ctx);
+	cfg_test_dump_errors(&ctx);
 	assert_non_null(nc);
 	const struct ha_config *c = ha_cfg(nc);
 	assert_int_equal(c->n_prefixes, 2);
@@ -218,11 +187,11 @@ static void test_errors(void **state)
 	struct cfg_ctx ctx;
 
 	/* No block at all. */
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(cfg_test_path, "w");
 	fputs("node = { name = \"ha1\"; };\ninterfaces = ( { name = \"home0\"; } );\nroles = [ \"ha\" ];\n", f);
 	fclose(f);
-	cfg_ctx_init(&ctx, path);
-	assert_null(node_config_load(path, &ctx));
+	cfg_ctx_init(&ctx, cfg_test_path);
+	assert_null(node_config_load(cfg_test_path, &ctx));
 	assert_int_equal(ctx.n_errors, 1);
 	assert_non_null(strstr(ctx.errors[0], "role 'ha' needs an 'ha' block"));
 	cfg_ctx_clear(&ctx);
@@ -277,5 +246,5 @@ int main(void)
 		cmocka_unit_test(test_reserved),
 		cmocka_unit_test(test_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cfg_test_setup, cfg_test_teardown);
 }

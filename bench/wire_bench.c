@@ -19,55 +19,9 @@
 #include "wire/udp.h"
 #include "wire/udpencap.h"
 
-#if __has_include("wire/mh.h")
 #include "wire/mh.h"
-#define HAVE_MH 1
-#else
-#define HAVE_MH 0
-#endif
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_INTERPOSE 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_INTERPOSE 1
-#endif
-
-static volatile unsigned long allocs;
-static volatile int counting;
-
-#ifndef NO_INTERPOSE
-/* glibc's own entry points, so that ours can count and forward. */
-void *__libc_malloc(size_t);
-void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
-void *malloc(size_t n);
-void *calloc(size_t n, size_t m);
-void *realloc(void *p, size_t n);
-
-void *malloc(size_t n)
-{
-	if (counting)
-		allocs++;
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t m)
-{
-	if (counting)
-		allocs++;
-	return __libc_calloc(n, m);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (counting)
-		allocs++;
-	return __libc_realloc(p, n);
-}
-#endif
+#include "alloc_count.h"
 
 static const uint8_t COA[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x30, [15] = 0x64 };
 static const uint8_t HA[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 };
@@ -86,7 +40,6 @@ static double now(void)
 static int build_mh(uint8_t *buf, size_t size, uint8_t type, const uint8_t *src,
 		    const uint8_t *dst)
 {
-#if HAVE_MH
 	struct mh_builder b;
 	union mh_body body;
 
@@ -102,30 +55,13 @@ static int build_mh(uint8_t *buf, size_t size, uint8_t type, const uint8_t *src,
 	mh_build_begin(&b, buf, size, type, &body, NULL);
 	mh_build_bra(&b, 30);
 	return mh_build_finish(&b, src, dst);
-#else
-	/* 6-octet header, 6-octet body, BRA option (4), PadN to 24 */
-	static const uint8_t bu[24] = { 59, 2, 5, 0, 0, 0, 0, 7, 0xc0, 0, 0, 100,
-					2, 2, 0, 30, 1, 6 };
-	static const uint8_t ba[24] = { 59, 2, 6, 0, 0, 0, 0, 0, 0, 7, 0, 100,
-					2, 2, 0, 30, 1, 6 };
-
-	if (size < 24)
-		return -1;
-	memcpy(buf, type == 5 ? bu : ba, 24);
-	put_be16(buf + 4, csum_ipv6(src, dst, 135, buf, 24));
-	return 24;
-#endif
 }
 
 static int parse_mh(const uint8_t *buf, size_t len, const uint8_t *src, const uint8_t *dst)
 {
-#if HAVE_MH
 	struct mh_msg m;
 
 	return mh_parse(buf, len, src, dst, &m, NULL) == WIRE_OK && m.n_opts == 1 ? 0 : -1;
-#else
-	return csum_ipv6(src, dst, 135, buf, len) ? -1 : 0;
-#endif
 }
 
 /* BU: IPv6(CoA -> HA) | DstOpt(HAO) | MH. BA: IPv6(HA -> CoA) | RH2 | MH. */
@@ -249,7 +185,7 @@ int main(int argc, char **argv)
 	ipv6_build(inner, sizeof(inner), &ip, NULL);
 	udp_build(inner + 40, sizeof(inner) - 40, 1000, 2000, INNER_PAYLOAD, 6, HOA, HA, 0, NULL);
 	printf("wire_bench: %ld iterations, MH codec %s, malloc counting %s\n", iters,
-	       HAVE_MH ? "src/wire/mh.h" : "absent (prebuilt MH bytes)",
+	       "src/wire/mh.h",
 #ifdef NO_INTERPOSE
 	       "off (sanitizer build)"
 #else

@@ -16,20 +16,6 @@ static const char *const iface_known[] = {
 	"source_lladdr", "advertisement_interval", "home_agent_info", "prefixes", "map", NULL,
 };
 
-/* Reads an optional integer in [min, max] into *out (left alone if absent). */
-static bool get_u32(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
-		    long long min, long long max, uint32_t *out)
-{
-	long long v;
-
-	if (!config_setting_get_member(g, name))
-		return true;
-	if (!cfg_int(ctx, g, name, false, min, max, &v))
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 static const config_setting_t *member(const config_setting_t *g, const char *name)
 {
 	return config_setting_get_member(g, name);
@@ -51,7 +37,6 @@ static void parse_name(struct cfg_ctx *ctx, const config_setting_t *e, struct ar
 		       const struct ar_config *c)
 {
 	const char *name = NULL;
-	const struct node_config *nc = cfg_current_node();
 
 	if (!cfg_string(ctx, e, "name", true, &name) || !name)
 		return;
@@ -60,9 +45,7 @@ static void parse_name(struct cfg_ctx *ctx, const config_setting_t *e, struct ar
 		cfg_error(ctx, s, "interface name longer than %d characters", IFNAMSIZ - 1);
 		return;
 	}
-	if (nc && !node_config_iface(nc, name))
-		cfg_error(ctx, s, "interface '%s' is not declared in the top-level interfaces list",
-			  name);
+	cfg_iface_declared(ctx, s, name);
 	for (size_t i = 0; i < c->n_ifaces; i++)
 		if (strcmp(c->ifaces[i].name, name) == 0)
 			cfg_error(ctx, s, "interface '%s' is listed twice", name);
@@ -73,13 +56,13 @@ static void parse_intervals(struct cfg_ctx *ctx, const config_setting_t *e,
 			    struct ar_iface_cfg *ic)
 {
 	ic->max_interval_ms = 600000;	/* RFC 4861 default 600 s */
-	get_u32(ctx, e, "max_interval_ms", AR_MAX_RTR_ADV_MIN_MS, AR_MAX_RTR_ADV_MAX_MS,
+	cfg_u32(ctx, e, "max_interval_ms", AR_MAX_RTR_ADV_MIN_MS, AR_MAX_RTR_ADV_MAX_MS,
 		&ic->max_interval_ms);
 	/* RFC 4861 default 0.33 * MaxRtrAdvInterval, never under RFC 6275's floor. */
 	ic->min_interval_ms = ic->max_interval_ms / 3;
 	if (ic->min_interval_ms < AR_MIN_RTR_ADV_MS)
 		ic->min_interval_ms = AR_MIN_RTR_ADV_MS;
-	if (get_u32(ctx, e, "min_interval_ms", AR_MIN_RTR_ADV_MS, AR_MAX_RTR_ADV_MAX_MS,
+	if (cfg_u32(ctx, e, "min_interval_ms", AR_MIN_RTR_ADV_MS, AR_MAX_RTR_ADV_MAX_MS,
 		    &ic->min_interval_ms) &&
 	    (uint64_t)ic->min_interval_ms * 4 > (uint64_t)ic->max_interval_ms * 3)
 		cfg_error(ctx, member(e, "min_interval_ms"),
@@ -87,14 +70,14 @@ static void parse_intervals(struct cfg_ctx *ctx, const config_setting_t *e,
 			  ic->min_interval_ms, ic->max_interval_ms * 3 / 4);
 	ic->min_delay_between_ras_ms = ic->min_interval_ms < AR_MIN_DELAY_BETWEEN_RAS_MS ?
 					       ic->min_interval_ms : AR_MIN_DELAY_BETWEEN_RAS_MS;
-	get_u32(ctx, e, "min_delay_between_ras_ms", AR_MIN_RTR_ADV_MS, AR_MAX_RTR_ADV_MAX_MS,
+	cfg_u32(ctx, e, "min_delay_between_ras_ms", AR_MIN_RTR_ADV_MS, AR_MAX_RTR_ADV_MAX_MS,
 		&ic->min_delay_between_ras_ms);
 	ic->max_ra_delay_ms = 0;
-	get_u32(ctx, e, "max_ra_delay_ms", 0, AR_MAX_RA_DELAY_TIME_MS, &ic->max_ra_delay_ms);
+	cfg_u32(ctx, e, "max_ra_delay_ms", 0, AR_MAX_RA_DELAY_TIME_MS, &ic->max_ra_delay_ms);
 	ic->solicited_unicast = true;
 	cfg_bool(ctx, e, "solicited_unicast", &ic->solicited_unicast);
 	ic->solicited_rate = 10;
-	get_u32(ctx, e, "solicited_rate", 1, 1000, &ic->solicited_rate);
+	cfg_u32(ctx, e, "solicited_rate", 1, 1000, &ic->solicited_rate);
 }
 
 static void parse_header(struct cfg_ctx *ctx, const config_setting_t *e, struct ar_iface_cfg *ic)
@@ -106,7 +89,7 @@ static void parse_header(struct cfg_ctx *ctx, const config_setting_t *e, struct 
 	cfg_bool(ctx, e, "other_config", &ic->other_config);
 	cfg_bool(ctx, e, "home_agent", &ic->home_agent);
 	v = 64;
-	get_u32(ctx, e, "hop_limit", 0, 255, &v);
+	cfg_u32(ctx, e, "hop_limit", 0, 255, &v);
 	ic->hop_limit = (uint8_t)v;
 
 	/* RFC 4861 default 3 * MaxRtrAdvInterval, in whole seconds. */
@@ -114,18 +97,18 @@ static void parse_header(struct cfg_ctx *ctx, const config_setting_t *e, struct 
 	v = (3 * ic->max_interval_ms + 999) / 1000;
 	if (v > AR_MAX_ROUTER_LIFETIME)
 		v = AR_MAX_ROUTER_LIFETIME;
-	if (get_u32(ctx, e, "router_lifetime", 0, AR_MAX_ROUTER_LIFETIME, &v) && v && v < floor_s)
+	if (cfg_u32(ctx, e, "router_lifetime", 0, AR_MAX_ROUTER_LIFETIME, &v) && v && v < floor_s)
 		cfg_error(ctx, member(e, "router_lifetime"),
 			  "%u s is below max_interval_ms (%u ms): use 0 or at least %u (RFC 4861 §6.2.1)",
 			  v, ic->max_interval_ms, floor_s);
 	ic->router_lifetime = (uint16_t)v;
-	get_u32(ctx, e, "reachable_time", 0, AR_MAX_REACHABLE_TIME, &ic->reachable_time);
-	get_u32(ctx, e, "retrans_timer", 0, UINT32_MAX, &ic->retrans_timer);
+	cfg_u32(ctx, e, "reachable_time", 0, AR_MAX_REACHABLE_TIME, &ic->reachable_time);
+	cfg_u32(ctx, e, "retrans_timer", 0, UINT32_MAX, &ic->retrans_timer);
 
 	/* Default: the MTU the node configures on the interface, if any. */
 	const struct iface_config *nic = nc && ic->name[0] ? node_config_iface(nc, ic->name) : NULL;
 	ic->mtu = nic ? nic->mtu : 0;
-	if (get_u32(ctx, e, "mtu", 0, 65535, &ic->mtu) && ic->mtu && ic->mtu < 1280)
+	if (cfg_u32(ctx, e, "mtu", 0, 65535, &ic->mtu) && ic->mtu && ic->mtu < 1280)
 		cfg_error(ctx, member(e, "mtu"),
 			  "%u is below the IPv6 minimum 1280 (0 omits the MTU option)", ic->mtu);
 	ic->source_lladdr = true;
@@ -216,9 +199,9 @@ static void parse_prefix(struct cfg_ctx *ctx, const config_setting_t *g, struct 
 	cfg_bool(ctx, g, "router_address", &p->router_address);
 	/* RFC 4861 §6.2.1 defaults: 30 days valid, 7 days preferred. */
 	p->valid_lifetime = 2592000;
-	get_u32(ctx, g, "valid_lifetime", 0, UINT32_MAX, &p->valid_lifetime);
+	cfg_u32(ctx, g, "valid_lifetime", 0, UINT32_MAX, &p->valid_lifetime);
 	p->preferred_lifetime = p->valid_lifetime < 604800 ? p->valid_lifetime : 604800;
-	if (get_u32(ctx, g, "preferred_lifetime", 0, UINT32_MAX, &p->preferred_lifetime) &&
+	if (cfg_u32(ctx, g, "preferred_lifetime", 0, UINT32_MAX, &p->preferred_lifetime) &&
 	    p->preferred_lifetime > p->valid_lifetime)
 		cfg_error(ctx, member(g, "preferred_lifetime"), "%u exceeds valid_lifetime %u",
 			  p->preferred_lifetime, p->valid_lifetime);
@@ -260,13 +243,13 @@ static void parse_map(struct cfg_ctx *ctx, const config_setting_t *g, struct ar_
 		memcpy(&m->addr, a.addr.bytes, 16);
 	}
 	v = 1;
-	get_u32(ctx, g, "distance", 1, 15, &v);
+	cfg_u32(ctx, g, "distance", 1, 15, &v);
 	m->distance = (uint8_t)v;
 	v = 10;
-	get_u32(ctx, g, "preference", 0, 15, &v);
+	cfg_u32(ctx, g, "preference", 0, 15, &v);
 	m->preference = (uint8_t)v;
 	m->valid_lifetime = 3600;
-	get_u32(ctx, g, "valid_lifetime", 0, UINT32_MAX, &m->valid_lifetime);
+	cfg_u32(ctx, g, "valid_lifetime", 0, UINT32_MAX, &m->valid_lifetime);
 	m->rcoa = true;
 	cfg_bool(ctx, g, "rcoa", &m->rcoa);
 	if (ctx->n_errors != before)

@@ -201,6 +201,19 @@ bool cfg_int(struct cfg_ctx *ctx, const config_setting_t *parent, const char *na
 	return true;
 }
 
+bool cfg_u32(struct cfg_ctx *ctx, const config_setting_t *parent, const char *name,
+	     long long min, long long max, uint32_t *out)
+{
+	long long v;
+
+	if (!config_setting_get_member(parent, name))
+		return true;
+	if (!cfg_int(ctx, parent, name, false, min, max, &v))
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
 bool cfg_bool(struct cfg_ctx *ctx, const config_setting_t *parent, const char *name,
 	      bool *out)
 {

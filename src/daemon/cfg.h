@@ -47,6 +47,9 @@ bool cfg_int(struct cfg_ctx *ctx, const config_setting_t *parent, const char *na
 	     bool required, long long min, long long max, long long *out);
 bool cfg_bool(struct cfg_ctx *ctx, const config_setting_t *parent, const char *name,
 	      bool *out);
+/* Optional integer in [min, max] stored as uint32_t (untouched if absent). */
+bool cfg_u32(struct cfg_ctx *ctx, const config_setting_t *parent, const char *name,
+	     long long min, long long max, uint32_t *out);
 /* family: AF_INET, AF_INET6 or AF_UNSPEC. need_len: "addr/len" required. */
 bool cfg_prefix(struct cfg_ctx *ctx, const config_setting_t *parent, const char *name,
 		bool required, int family, bool need_len, struct ip_prefix *out);

@@ -9,6 +9,14 @@ static const struct node_config *parsing_node;
 
 const struct node_config *cfg_current_node(void) { return parsing_node; }
 
+bool cfg_iface_declared(struct cfg_ctx *ctx, const config_setting_t *at, const char *name)
+{
+	if (!parsing_node || node_config_iface(parsing_node, name))
+		return true;
+	cfg_error(ctx, at, "interface '%s' is not declared in the top-level interfaces list", name);
+	return false;
+}
+
 static const char *const top_known_fixed[] = {
 	"node", "log", "control", "metrics", "security", "interfaces", "roles", NULL,
 };

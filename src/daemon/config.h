@@ -58,5 +58,8 @@ const struct role_config *node_config_role(const struct node_config *nc, const c
 /* For role parsers: the node configuration being parsed, so that a role can
  * check that an interface it names is declared. Valid only during parse. */
 const struct node_config *cfg_current_node(void);
+/* For role parsers: records an error at `at` unless interface `name` is
+ * declared in the top-level interfaces list. Returns whether it is. */
+bool cfg_iface_declared(struct cfg_ctx *ctx, const config_setting_t *at, const char *name);
 
 #endif

@@ -6,19 +6,9 @@
 #include "daemon/config.h"
 #include "mip6/cn.h"
 
-static void get_u32(struct cfg_ctx *ctx, const config_setting_t *b, const char *name,
-		    long long min, long long max, uint32_t *out)
-{
-	long long v;
-
-	if (config_setting_get_member(b, name) && cfg_int(ctx, b, name, false, min, max, &v))
-		*out = (uint32_t)v;
-}
-
 static void parse_ifaces(struct cfg_ctx *ctx, const config_setting_t *b, struct cn_config *c)
 {
 	const config_setting_t *l = cfg_member(ctx, b, "interfaces", CONFIG_TYPE_ARRAY, false);
-	const struct node_config *nc = cfg_current_node();
 
 	for (int i = 0; l && i < config_setting_length(l); i++) {
 		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
@@ -36,9 +26,7 @@ static void parse_ifaces(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 			cfg_error(ctx, e, "interface name longer than %d characters", IFNAMSIZ - 1);
 			continue;
 		}
-		if (nc && !node_config_iface(nc, name))
-			cfg_error(ctx, e, "interface '%s' is not declared in the top-level interfaces list",
-				  name);
+		cfg_iface_declared(ctx, e, name);
 		snprintf(c->ifaces[c->n_ifaces++], IFNAMSIZ, "%s", name);
 	}
 }
@@ -84,12 +72,12 @@ void *cn_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 				  "must be an address, not a prefix");
 		c->bind = p.addr;
 	}
-	get_u32(ctx, b, "max_bindings", 1, CN_MAX_BINDINGS, &c->max_bindings);
-	get_u32(ctx, b, "kcn_lifetime", 1, 86400, &c->kcn_lifetime);
-	get_u32(ctx, b, "nonce_lifetime", 1, RR_MAX_NONCE_LIFETIME, &c->nonce_lifetime);
+	cfg_u32(ctx, b, "max_bindings", 1, CN_MAX_BINDINGS, &c->max_bindings);
+	cfg_u32(ctx, b, "kcn_lifetime", 1, 86400, &c->kcn_lifetime);
+	cfg_u32(ctx, b, "nonce_lifetime", 1, RR_MAX_NONCE_LIFETIME, &c->nonce_lifetime);
 	if (c->nonce_interval > c->nonce_lifetime)
 		c->nonce_interval = c->nonce_lifetime;
-	get_u32(ctx, b, "nonce_interval", 1, RR_MAX_NONCE_LIFETIME, &c->nonce_interval);
+	cfg_u32(ctx, b, "nonce_interval", 1, RR_MAX_NONCE_LIFETIME, &c->nonce_interval);
 	if (c->nonce_interval > c->nonce_lifetime)
 		cfg_error(ctx, config_setting_get_member(b, "nonce_interval"),
 			  "%u exceeds nonce_lifetime %u", c->nonce_interval, c->nonce_lifetime);
@@ -98,10 +86,10 @@ void *cn_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 			  "%u s is too short for nonce_lifetime %u s: at most %d nonces are kept, use at least %u",
 			  c->nonce_interval, c->nonce_lifetime, RR_NONCE_RING - 1,
 			  c->nonce_lifetime / (RR_NONCE_RING - 1) + 1);
-	get_u32(ctx, b, "max_binding_lifetime", 4, RR_MAX_RR_BINDING_LIFETIME,
+	cfg_u32(ctx, b, "max_binding_lifetime", 4, RR_MAX_RR_BINDING_LIFETIME,
 		&c->max_binding_lifetime);
-	get_u32(ctx, b, "brr_before", 0, RR_MAX_RR_BINDING_LIFETIME, &c->brr_before);
-	get_u32(ctx, b, "be_rate", 1, 100000, &c->be_rate);
+	cfg_u32(ctx, b, "brr_before", 0, RR_MAX_RR_BINDING_LIFETIME, &c->brr_before);
+	cfg_u32(ctx, b, "be_rate", 1, 100000, &c->be_rate);
 	cfg_bool(ctx, b, "native", &c->native);
 	if (ctx->n_errors != before) {
 		free(c);

@@ -255,6 +255,13 @@ static struct ep_sock *sock_open(struct mip6_ep *ep, struct loop *l, const struc
 		free(s);
 		return NULL;
 	}
+	/* A burst of tunnelled TCP outruns the default 208 KiB between two
+	 * wake-ups; FORCE goes past rmem_max where we hold CAP_NET_ADMIN. */
+	int bufsz = 4 << 20;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	s->w = io_watch_add(l, s->fd, on_udp, s);
 	if (!s->w) {
 		close(s->fd);

@@ -24,19 +24,6 @@ static const config_setting_t *member(const config_setting_t *g, const char *nam
 	return config_setting_get_member(g, name);
 }
 
-static bool get_u32(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
-		    long long min, long long max, uint32_t *out)
-{
-	long long v;
-
-	if (!member(g, name))
-		return true;
-	if (!cfg_int(ctx, g, name, false, min, max, &v))
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 static bool copy_name(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
 		      bool required, char *out)
 {
@@ -55,14 +42,9 @@ static bool copy_name(struct cfg_ctx *ctx, const config_setting_t *g, const char
 
 static void parse_home_link(struct cfg_ctx *ctx, const config_setting_t *b, struct ha_config *c)
 {
-	const struct node_config *nc = cfg_current_node();
-
 	if (!copy_name(ctx, b, "home_link", true, c->home_link))
 		return;
-	if (nc && !node_config_iface(nc, c->home_link))
-		cfg_error(ctx, member(b, "home_link"),
-			  "interface '%s' is not declared in the top-level interfaces list",
-			  c->home_link);
+	cfg_iface_declared(ctx, member(b, "home_link"), c->home_link);
 }
 
 static bool prefix_ok(struct cfg_ctx *ctx, const config_setting_t *s, const struct ip_prefix *p)
@@ -103,9 +85,9 @@ static void parse_prefix(struct cfg_ctx *ctx, const config_setting_t *e, struct 
 			cfg_error_missing(ctx, e, "prefix");
 			return;
 		}
-		get_u32(ctx, e, "valid_lifetime", 4, UINT32_MAX, &p->valid_lifetime);
+		cfg_u32(ctx, e, "valid_lifetime", 4, UINT32_MAX, &p->valid_lifetime);
 		p->preferred_lifetime = p->valid_lifetime;
-		if (get_u32(ctx, e, "preferred_lifetime", 0, UINT32_MAX, &p->preferred_lifetime) &&
+		if (cfg_u32(ctx, e, "preferred_lifetime", 0, UINT32_MAX, &p->preferred_lifetime) &&
 		    p->preferred_lifetime > p->valid_lifetime)
 			cfg_error(ctx, member(e, "preferred_lifetime"), "%u exceeds valid_lifetime %u",
 				  p->preferred_lifetime, p->valid_lifetime);
@@ -207,17 +189,17 @@ static void parse_limits(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 	if (cfg_int(ctx, b, "preference", false, INT16_MIN, INT16_MAX, &pref))
 		c->preference = (int16_t)pref;
 	v = 1800;
-	get_u32(ctx, b, "lifetime", 1, 65535, &v);
+	cfg_u32(ctx, b, "lifetime", 1, 65535, &v);
 	c->lifetime = (uint16_t)v;
 	c->max_bindings = 100000;
-	get_u32(ctx, b, "max_bindings", 1, BCACHE_HARD_MAX, &c->max_bindings);
+	cfg_u32(ctx, b, "max_bindings", 1, BCACHE_HARD_MAX, &c->max_bindings);
 	c->max_lifetime = 3600;
-	get_u32(ctx, b, "max_lifetime", 4, HA_MAX_LIFETIME_S, &c->max_lifetime);
+	cfg_u32(ctx, b, "max_lifetime", 4, HA_MAX_LIFETIME_S, &c->max_lifetime);
 	v = 4191;
-	get_u32(ctx, b, "port", 1, 65535, &v);
+	cfg_u32(ctx, b, "port", 1, 65535, &v);
 	c->port = (uint16_t)v;
 	c->nat_keepalive = 110;	/* RFC 5555 §4.1: NATKATIMEOUT default */
-	get_u32(ctx, b, "nat_keepalive", 1, 65535, &c->nat_keepalive);
+	cfg_u32(ctx, b, "nat_keepalive", 1, 65535, &c->nat_keepalive);
 	c->proxy_nd = true;
 	cfg_bool(ctx, b, "proxy_nd", &c->proxy_nd);
 	c->refresh_advice = false;

@@ -1,0 +1,53 @@
+/* Counts heap allocations while `counting` is set, by interposing glibc's
+ * malloc family: a benchmark proves a path allocates nothing by running it
+ * with counting on. Include from exactly one file of a benchmark program.
+ * Under AddressSanitizer (which owns malloc) nothing is interposed and the
+ * count stays 0: build benchmarks without sanitizers to check this. */
+#ifndef MIPSEC_BENCH_ALLOC_COUNT_H
+#define MIPSEC_BENCH_ALLOC_COUNT_H
+
+#include <stddef.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_INTERPOSE 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_INTERPOSE 1
+#endif
+
+static volatile unsigned long allocs;
+static volatile int counting;
+
+#ifndef NO_INTERPOSE
+void *__libc_malloc(size_t);
+void *__libc_calloc(size_t, size_t);
+void *__libc_realloc(void *, size_t);
+void *malloc(size_t n);
+void *calloc(size_t n, size_t m);
+void *realloc(void *p, size_t n);
+
+void *malloc(size_t n)
+{
+	if (counting)
+		allocs++;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+	if (counting)
+		allocs++;
+	return __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (counting)
+		allocs++;
+	return __libc_realloc(p, n);
+}
+#endif
+
+#endif

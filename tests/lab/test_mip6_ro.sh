@@ -70,8 +70,9 @@ tun0=$(counter ha1 mipsec_ha_tunnel_packets_total)
 ro0=$(counter cn mipsec_cn_ro_sent_total)
 t=$(date +%s%N)
 wait_for 10 "stream records sent after the capture started arrive" stream_flowing_since "$t"
-wait_for 10 "cn sent >= 200 more route-optimised packets" \
-	test $(( $(counter cn mipsec_cn_ro_sent_total) - ro0 )) -ge 200
+# (a function: wait_for must read the counter again on every try)
+ro_grew_by() { [ $(( $(counter cn mipsec_cn_ro_sent_total) - ro0 )) -ge "$1" ]; }
+wait_for 10 "cn sent >= 200 more route-optimised packets" ro_grew_by 200
 tun1=$(counter ha1 mipsec_ha_tunnel_packets_total)
 need "capture stop" lab capture link7 stop
 check "ha1 tunnelled < 10 packets while cn sent >= 200 route-optimised (ha1: +$((tun1 - tun0)))" \

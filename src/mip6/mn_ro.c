@@ -370,7 +370,12 @@ void mn_ro_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m)
 
 	memcpy(&peer, c->ip.src, 16);
 	struct bul_entry *e = bul_find(mn->bul, &peer, &mn->hoa);
-	if (!e || e->kind != BUL_CN || e->fsm.state != BUL_RR_WAIT ||
+	/* The HoT must have come to the home address (through the HA),
+	 * the CoT to the care-of address the CoTI left from. */
+	const struct in6_addr *to = home ? &mn->hoa :
+				    e && e->coa.family == AF_INET6 ? &e->coa.v6 : NULL;
+	if (!e || e->kind != BUL_CN || e->fsm.state != BUL_RR_WAIT || !to ||
+	    memcmp(c->ip.dst, to, 16) != 0 ||
 	    !rr_equal(m->u.hot.cookie, home ? e->home_cookie : e->careof_cookie, 8)) {
 		counter_inc(&mn_c_rx_bad);
 		log_info(MOD, "%s not matching an outstanding init dropped", home ? "HoT" : "CoT");

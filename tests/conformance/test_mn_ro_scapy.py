@@ -209,6 +209,53 @@ class RouteOptimisation(base.MnCase):
         self.assertEqual(st["mipsec_mn_hoti_sent_total"], 1)
         self.assertEqual(st["mipsec_mn_coti_sent_total"], 1)
 
+        # 6. BRR from the CN (§11.7.4): return routability again, both tests.
+        brr = bytearray(bytes([59, 0, 0, 0, 0, 0, 0, 0]))
+        brr[4:6] = mh_csum(CN, HOA, brr).to_bytes(2, "big")
+        self.send_from_cn(IPv6(src=CN, dst=self.coa, nh=43) /
+                          IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) /
+                          Raw(bytes(brr)))
+        hoti = mh_of(base.inner_of(peer.take(lambda q: is_mh(q, 1, HA), 5, "HoTI after BRR")))
+        coti = mh_of(base.inner_of(peer.take(lambda q: is_mh(q, 2, CN), 5, "CoTI after BRR")))
+        hn, cn_ = os.urandom(8), os.urandom(8)
+        htok, ctok = token(kcn, HOA, hn, 0), token(kcn, self.coa, cn_, 1)
+        self.send_hot(hi + 1, hoti[8:16], htok)
+        self.send_cot(ci + 1, coti[8:16], ctok)
+        bu = mh_of(base.inner_of(peer.take(lambda q: is_mh(q, 5, CN), 5, "BU after BRR")))
+        kbm = hashlib.sha1(htok + ctok).digest()
+        self.assertEqual(bu[-12:], auth(kbm, self.coa, CN, bu, len(bu) - 12))
+        # 7. Status 137 (expired care-of nonce, no BAD): CoTI again, not HoTI;
+        # the BU then reuses the home token.
+        seq = struct.unpack("!H", bu[6:8])[0]
+        mh = bytearray(bytes([59, 1, 6, 0, 0, 0, 137, 0]) + struct.pack("!HH", seq, 0)
+                       + bytes([1, 2, 0, 0]))
+        mh[4:6] = mh_csum(CN, HOA, mh).to_bytes(2, "big")
+        self.send_from_cn(IPv6(src=CN, dst=self.coa, nh=43) /
+                          IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA], nh=135) /
+                          Raw(bytes(mh)))
+        coti = mh_of(base.inner_of(peer.take(lambda q: is_mh(q, 2, CN), 5, "CoTI after 137")))
+        cn_ = os.urandom(8)
+        ctok = token(kcn, self.coa, cn_, 1)
+        self.send_cot(ci + 2, coti[8:16], ctok)
+        bu = mh_of(base.inner_of(peer.take(lambda q: is_mh(q, 5, CN), 5, "BU after 137")))
+        self.assertGreater(bu.find(bytes([4, 4]) + struct.pack("!HH", hi + 1, ci + 2), 12), 0)
+        kbm = hashlib.sha1(htok + ctok).digest()
+        self.assertEqual(bu[-12:], auth(kbm, self.coa, CN, bu, len(bu) - 12))
+        self.assertEqual(self.ctl("stats")["mipsec_mn_hoti_sent_total"], 2, "no HoTI after 137")
+        self.send_from_cn(self.ba(0, struct.unpack("!H", bu[6:8])[0], 105, kbm))
+        base.wait_for(lambda: any(e["kind"] == "cn" and e["state"] == "bound"
+                                  for e in self.ctl("show", "bul")), 5, "bound again")
+
+    def send_hot(self, idx, cookie, tok):
+        mh = bytearray(bytes([59, 2, 3, 0, 0, 0]) + struct.pack("!H", idx) + cookie + tok)
+        mh[4:6] = mh_csum(CN, HOA, mh).to_bytes(2, "big")
+        self.send_udp(IPv6(src=CN, dst=HOA, nh=135) / Raw(bytes(mh)))
+
+    def send_cot(self, idx, cookie, tok):
+        mh = bytearray(bytes([59, 2, 4, 0, 0, 0]) + struct.pack("!H", idx) + cookie + tok)
+        mh[4:6] = mh_csum(CN, self.coa, mh).to_bytes(2, "big")
+        self.send_from_cn(IPv6(src=CN, dst=self.coa, nh=135) / Raw(bytes(mh)))
+
 
 if __name__ == "__main__":
     base.setup_links()

@@ -97,8 +97,12 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 		((rx->peer.family == AF_INET6 && memcmp(&rx->peer.v6, &mn->ha, 16) == 0) ||
 		 (rx->peer.family == AF_INET && mn->cfg->has_ha4 &&
 		  rx->peer.v4.s_addr == mn->cfg->ha4.s_addr));
+	if (c.rh2 && !from_ha && rx->peer.family == AF_INET6 &&
+	    memcmp(&rx->peer.v6, c.ip.src, 16) == 0) {
+		mn_ro_rx_data(mn, rx, &c);	/* route-optimised, from a CN */
+		return;
+	}
 	if (!from_ha || c.rh2 || memcmp(c.ip.dst, &mn->hoa, 16) != 0) {
-		/* Route-optimised packets (RH2 from a CN) come with the CN role. */
 		counter_inc(&mn_c_rx_bad);
 		return;
 	}

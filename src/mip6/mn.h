@@ -23,6 +23,7 @@
 
 #define MN_MAX_IFACES 8
 #define MN_MAX_HAS 8		/* home agents kept from a DHAAD reply */
+#define MN_MAX_CNS 8		/* correspondent entries (route optimisation) */
 
 enum mn_iid_mode {
 	MN_IID_EUI64,		/* modified EUI-64 from the MAC (RFC 4291 App. A) */
@@ -55,6 +56,9 @@ struct mn_config {
 	uint32_t dhaad_timeout_ms;	/* first DHAAD retransmission, doubles */
 	uint32_t dhaad_retries;
 	uint32_t mps_before_s;		/* solicit home prefix when this close to expiry */
+	bool route_optimisation;	/* RR + CN bindings (§11.6-11.7.2) */
+	struct in6_addr correspondents[MN_MAX_CNS];	/* RR right after home registration */
+	size_t n_correspondents;
 };
 
 void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

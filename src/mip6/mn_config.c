@@ -14,7 +14,8 @@ static const char *const known[] = {
 	"fwmark", "table", "rule_priority", "lifetime", "initial_bindack_timeout_ms",
 	"max_bindack_timeout_ms", "max_retries", "optimistic_first_bu", "iid",
 	"rs_interval_ms", "rs_count", "dhaad_timeout_ms", "dhaad_retries",
-	"prefix_solicit_before_s", "home_agent_ipv4", "nat_keepalive_s", NULL,
+	"prefix_solicit_before_s", "home_agent_ipv4", "nat_keepalive_s", "route_optimisation",
+	"correspondents", NULL,
 };
 
 static bool get_u32(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
@@ -199,6 +200,35 @@ static void parse_timers(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 	get_u32(ctx, b, "prefix_solicit_before_s", 0, 86400, &c->mps_before_s);
 }
 
+static void parse_ro(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
+{
+	c->route_optimisation = false;
+	cfg_bool(ctx, b, "route_optimisation", &c->route_optimisation);
+	const config_setting_t *l = cfg_member(ctx, b, "correspondents", CONFIG_TYPE_ARRAY, false);
+	if (!l)
+		return;
+	if (!c->route_optimisation && config_setting_length(l) > 0)
+		cfg_error(ctx, l, "correspondents need route_optimisation = true");
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+		const char *s = config_setting_get_string(e);
+		struct in6_addr a;
+		if (!s || inet_pton(AF_INET6, s, &a) != 1) {
+			cfg_error(ctx, e, "correspondents are IPv6 addresses in strings");
+			continue;
+		}
+		if (c->n_correspondents >= MN_MAX_CNS) {
+			cfg_error(ctx, e, "more than %d correspondents", MN_MAX_CNS);
+			return;
+		}
+		if (a.s6_addr[0] == 0xff || ipv6_bad_hoa(a.s6_addr)) {
+			cfg_error(ctx, e, "'%s' is not a global unicast address", s);
+			continue;
+		}
+		c->correspondents[c->n_correspondents++] = a;
+	}
+}
+
 void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 {
 	size_t before = ctx->n_errors;
@@ -218,6 +248,7 @@ void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 	parse_ifaces(ctx, block, c);
 	parse_tunnel(ctx, block, c);
 	parse_timers(ctx, block, c);
+	parse_ro(ctx, block, c);
 	if (ctx->n_errors != before) {
 		free(c);
 		return NULL;

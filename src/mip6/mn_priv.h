@@ -96,6 +96,10 @@ struct mn {
 	bool home_ready;		/* the HoA on the home link is announced */
 	int home_ifindex;		/* HoA configured here while at home */
 
+	/* route optimisation (mn_ro.c) */
+	uint64_t ro_last_start_ms;	/* last on-demand RR start */
+	struct { struct in6_addr addr; uint64_t until_ms; } ro_hold[MN_MAX_CNS];
+
 	/* handover timing */
 	uint64_t move_start_ms;		/* link change that started the handover */
 	int64_t last_handover_ms;	/* -1: none yet */
@@ -152,14 +156,25 @@ void mn_mps_send(struct mn *mn);
 /* An MPA (plain ICMPv6 on the access link, or tunnelled by the HA). */
 void mn_mpa_rx(struct mn *mn, const uint8_t *buf, size_t len, const struct in6_addr *src);
 
-/* mn_ro.c: route optimisation hooks (return routability comes with rr.c) */
+/* mn_ro.c: route optimisation (return routability, CN bindings, HAO/RH2) */
 struct ipv6_chain;
 struct mh_msg;
+struct mip6_rx;
 void mn_ro_init(void);
 struct bul_entry *mn_ro_add_cn(struct mn *mn, const struct in6_addr *cn);
 void mn_ro_start_rr(struct mn *mn, struct bul_entry *e, uint8_t which);
 void mn_ro_send_bu(struct mn *mn, struct bul_entry *e, bool dereg);
+/* Performs a CN entry's machine step (START_RR, BU, GIVE_UP). */
+void mn_ro_step(struct mn *mn, struct bul_entry *e, const struct bul_step *st);
 void mn_ro_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m);
+void mn_ro_ba(struct mn *mn, struct bul_entry *e, const uint8_t *pkt, const struct ipv6_chain *c,
+	      const struct mh_msg *m);
+void mn_ro_brr(struct mn *mn, struct bul_entry *e);
+/* Home binding accepted: RR with configured CNs and after a move. */
+void mn_ro_home_bound(struct mn *mn);
+void mn_ro_return_home(struct mn *mn);
+bool mn_ro_from_host(struct mn *mn, struct mip6_tunpkt *p);
+void mn_ro_rx_data(struct mn *mn, struct mip6_rx *rx, const struct ipv6_chain *c);
 
 /* mn_tun.c */
 int mn_tun_install(struct mn *mn);	/* HoA on the TUN + policy routing */

@@ -7,7 +7,7 @@
  *   BA:    UDP(HA→CoA) IPv6(src=HA, dst=CoA)/RH2(HoA)/MH(BA)
  *
  * Route optimisation hook: correspondent entries (BUL_CN) live in the same
- * list; step_done() hands START_RR actions to nobody yet (rr.c, later). */
+ * list; step_done() hands their steps to mn_ro.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -164,10 +164,7 @@ void mn_reg_arm(struct mn *mn)
 static void step_done(struct mn *mn, struct bul_entry *e, const struct bul_step *st)
 {
 	if (e->kind == BUL_CN) {
-		if (st->action == BUL_ACT_START_RR)
-			mn_ro_start_rr(mn, e, st->rr_send);
-		else if (st->action == BUL_ACT_SEND_BU || st->action == BUL_ACT_SEND_DEREG)
-			mn_ro_send_bu(mn, e, st->action == BUL_ACT_SEND_DEREG);
+		mn_ro_step(mn, e, st);
 		return;
 	}
 	switch (st->action) {
@@ -282,6 +279,7 @@ void mn_reg_return_home(struct mn *mn)
 	}
 	mn->at_home = true;
 	mn_home_attach(mn, mn->cur);
+	mn_ro_return_home(mn);
 	if (mn->home_ready)
 		mn_reg_home_ready(mn);
 }
@@ -349,7 +347,8 @@ static void ka_timer_cb(void *arg)
 	feed(mn, mn->home, &ev);
 }
 
-static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m)
+static void ba_rx(struct mn *mn, const uint8_t *pkt, const struct ipv6_chain *c,
+		  const struct mh_msg *m)
 {
 	struct bul_entry *e = mn->home;
 	char hb[64];
@@ -359,12 +358,7 @@ static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg
 		memcpy(&src, c->ip.src, 16);
 		struct bul_entry *cn = bul_find(mn->bul, &src, &mn->hoa);
 		if (cn && cn->kind == BUL_CN) {	/* route optimisation (mn_ro.c) */
-			struct bul_event ev = {
-				.type = m->u.ba.status < BA_STATUS_REJECT_MIN ?
-						BUL_EV_BA_ACCEPTED : BUL_EV_BA_REJECTED,
-				.status = m->u.ba.status, .seq = m->u.ba.seq,
-				.lifetime_s = (uint32_t)m->u.ba.lifetime * 4u };
-			feed(mn, cn, &ev);
+			mn_ro_ba(mn, cn, pkt, c, m);
 			return;
 		}
 		counter_inc(&mn_c_rx_bad);
@@ -402,8 +396,10 @@ static void ba_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg
 		return;		/* refused: the entry went with its HA (next HA) */
 	if (ev.type == BUL_EV_BA_ACCEPTED && e->fsm.state == BUL_BOUND)
 		nat_check(mn, e, m);
-	if (ev.type == BUL_EV_BA_ACCEPTED && e->fsm.state == BUL_BOUND && before != BUL_BOUND)
+	if (ev.type == BUL_EV_BA_ACCEPTED && e->fsm.state == BUL_BOUND && before != BUL_BOUND) {
 		handover_done(mn, e);
+		mn_ro_home_bound(mn);
+	}
 	if (before == BUL_DEREGISTERING && e->fsm.state == BUL_IDLE && mn->at_home) {
 		counter_inc(&mn_c_returned_home);
 		handover_done(mn, e);
@@ -447,13 +443,19 @@ void mn_reg_rx_mh(struct mn *mn, const uint8_t *pkt, size_t len)
 	}
 	switch (m.type) {
 	case MH_BA:
-		ba_rx(mn, &c, &m);
+		ba_rx(mn, pkt, &c, &m);
 		break;
 	case MH_BRR:
 		counter_inc(&mn_c_brr);
 		if (mn->home && memcmp(c.ip.src, &mn->home->peer, 16) == 0) {
 			struct bul_event ev = { .type = BUL_EV_BRR };
 			feed(mn, mn->home, &ev);
+		} else {
+			struct in6_addr src;
+			memcpy(&src, c.ip.src, 16);
+			struct bul_entry *cn = bul_find(mn->bul, &src, &mn->hoa);
+			if (cn && cn->kind == BUL_CN)
+				mn_ro_brr(mn, cn);	/* §11.7.4: RR again */
 		}
 		break;
 	case MH_BE:

@@ -133,6 +133,8 @@ void mn_tun_from_host(void *arg, struct mip6_tunpkt *p)
 		counter_inc(&mn_c_tun_drop);
 		return;
 	}
+	if (mn_ro_from_host(mn, p))
+		return;
 	struct ip_addr dst = { .family = AF_INET6, .v6 = mn->home->peer };
 	if (src.family == AF_INET)
 		dst = (struct ip_addr){ .family = AF_INET, .v4 = mn->cfg->ha4 };

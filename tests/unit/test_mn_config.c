@@ -92,7 +92,8 @@ static void test_full(void **state)
 		"lifetime = 30; initial_bindack_timeout_ms = 500; max_bindack_timeout_ms = 4000;\n"
 		"max_retries = 3; optimistic_first_bu = false; iid = \"stable\";\n"
 		"rs_interval_ms = 200; rs_count = 5; dhaad_timeout_ms = 700; dhaad_retries = 2;\n"
-		"prefix_solicit_before_s = 30; home_agent_ipv4 = \"198.51.100.1\"; nat_keepalive_s = 20;",
+		"prefix_solicit_before_s = 30; home_agent_ipv4 = \"198.51.100.1\"; nat_keepalive_s = 20;\n"
+		"route_optimisation = true; correspondents = [ \"2001:db8:7::c\", \"2001:db8:9::1\" ];",
 		&ctx);
 
 	assert_int_equal(ctx.n_errors, 0);
@@ -125,6 +126,10 @@ static void test_full(void **state)
 	assert_true(c->has_ha4);
 	assert_int_equal(ntohl(c->ha4.s_addr), 0xc6336401);
 	assert_int_equal(c->nat_keepalive_s, 20);
+	assert_true(c->route_optimisation);
+	assert_int_equal(c->n_correspondents, 2);
+	inet_pton(AF_INET6, "2001:db8:9::1", &a);
+	assert_memory_equal(&c->correspondents[1], &a, 16);
 	node_config_free(nc);
 	cfg_ctx_clear(&ctx);
 }
@@ -156,6 +161,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c->rs_count, 3);
 	assert_int_equal(c->dhaad_timeout_ms, 3000);
 	assert_int_equal(c->dhaad_retries, 4);
+	assert_false(c->route_optimisation);
+	assert_int_equal(c->n_correspondents, 0);
 	node_config_free(nc);
 	cfg_ctx_clear(&ctx);
 }
@@ -187,6 +194,17 @@ static void test_errors(void **state)
 	  "must be one unicast IPv4 address");
 	E("interfaces = [ \"wa\" ];\nhome_agent_ipv4 = \"192.0.2.1\";", 7, "mn.home_agent_ipv4",
 	  "needs home_agent too (DHAAD cannot run over IPv4)");
+	E("interfaces = [ \"wa\" ];\ncorrespondents = [ \"2001:db8:7::c\" ];", 7,
+	  "mn.correspondents", "correspondents need route_optimisation = true");
+	E("interfaces = [ \"wa\" ]; route_optimisation = true;\ncorrespondents = [ \"cn\" ];", 7,
+	  "mn.correspondents[0]", "correspondents are IPv6 addresses in strings");
+	E("interfaces = [ \"wa\" ]; route_optimisation = true;\n"
+	  "correspondents = [ \"2001:db8:7::c\", \"ff02::1\" ];", 7,
+	  "mn.correspondents[1]", "'ff02::1' is not a global unicast address");
+	E("interfaces = [ \"wa\" ]; route_optimisation = true;\ncorrespondents = [ \"2001:db8::1\", "
+	  "\"2001:db8::2\", \"2001:db8::3\", \"2001:db8::4\", \"2001:db8::5\",\n"
+	  "\"2001:db8::6\", \"2001:db8::7\", \"2001:db8::8\", \"2001:db8::9\" ];", 8,
+	  "mn.correspondents[8]", "more than 8 correspondents");
 #undef E
 	expect_error("home_address = \"2001:db8:9::4\"; home_prefix = \"2001:db8:8::/64\";\n"
 		     "interfaces = [ \"wa\" ];", 5, "mn.home_prefix", "does not contain home_address");

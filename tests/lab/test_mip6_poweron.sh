@@ -12,7 +12,7 @@ source "$(dirname "$0")/mip6_common.sh"
 mip6_preflight
 
 say "up"
-need "lab up" lab up "$TOPO"
+need "lab up" lab up "$TOPO" --capture
 wait_for 15 "mn4 registered (mn role state bound)" mn_bound
 need "mn4 bound" mn_bound
 
@@ -37,6 +37,20 @@ if [ -n "$start_ts" ] && [ -n "$done_ts" ]; then
 	echo "first registration: ${reg_ms} ms from daemon start to accepted BA (incl. RS/RA and DHAAD)"
 fi
 check "home address 2001:db8:8::4 is on mn4's TUN" has_addr mn4 mip6mn0 "$HOA"
+
+say "the registration on the wire, as tshark (not our decoder) reads it"
+lab capture link5b1 stop
+PCAP=$LAB_STATE/link5b1.pcap
+# UDP 4191 carries a whole IPv6 packet (RFC 5555); checksums are verified.
+tsh() { tshark -r "$PCAP" -d udp.port==4191,ipv6 -o udp.check_checksum:TRUE "$@" 2>/dev/null; }
+check "tshark sees our Binding Update (H, A flags, HAO = HoA)" \
+	test "$(tsh -Y "mip6.mhtype == 5 && mip6.bu.h_flag == 1 && mip6.bu.a_flag == 1 && ipv6.opt.mipv6.home_address == $HOA" | wc -l)" -ge 1
+check "tshark sees ha1's Binding Acknowledgement, status 0, RH2 = HoA" \
+	test "$(tsh -Y "mip6.mhtype == 6 && mip6.ba.status == 0 && ipv6.routing.mipv6.home_address == $HOA" | wc -l)" -ge 1
+check "no malformed packet" test "$(tsh -Y _ws.malformed | wc -l)" = 0
+check "no bad UDP checksum" test "$(tsh -Y "udp.checksum.status == 2" | wc -l)" = 0
+check "every Mobility Header checksum verified by scapy" \
+	/usr/bin/python3 "$LAB_SRC/tests/lab/check_mh_checksums.py" "$PCAP"
 
 say "traffic through the home agent"
 tun0=$(counter ha1 mipsec_ha_tunnel_packets_total)

@@ -18,19 +18,6 @@ static const char *const known[] = {
 	"correspondents", NULL,
 };
 
-static bool get_u32(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
-		    long long min, long long max, uint32_t *out)
-{
-	long long v;
-
-	if (!config_setting_get_member(g, name))
-		return true;
-	if (!cfg_int(ctx, g, name, false, min, max, &v))
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 static void parse_addresses(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
 {
 	const config_setting_t *s;
@@ -79,7 +66,7 @@ static void parse_v4(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_c
 	struct ip_prefix p;
 
 	c->nat_keepalive_s = 110;	/* RFC 5555 NATKATIMEOUT */
-	get_u32(ctx, b, "nat_keepalive_s", 1, 3600, &c->nat_keepalive_s);
+	cfg_u32(ctx, b, "nat_keepalive_s", 1, 3600, &c->nat_keepalive_s);
 	if (!s || !cfg_prefix(ctx, b, "home_agent_ipv4", false, AF_INET, false, &p))
 		return;
 	uint32_t a = ntohl(p.addr.v4.s_addr);
@@ -95,7 +82,6 @@ static void parse_v4(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_c
 
 static void parse_ifaces(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
 {
-	const struct node_config *nc = cfg_current_node();
 	const config_setting_t *l = cfg_member(ctx, b, "interfaces", CONFIG_TYPE_ARRAY, true);
 
 	if (!l)
@@ -118,9 +104,7 @@ static void parse_ifaces(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 			cfg_error(ctx, e, "interface name longer than %d characters", IFNAMSIZ - 1);
 			continue;
 		}
-		if (nc && !node_config_iface(nc, name))
-			cfg_error(ctx, e, "interface '%s' is not declared in the top-level "
-				  "interfaces list", name);
+		cfg_iface_declared(ctx, e, name);
 		for (size_t k = 0; k < c->n_ifaces; k++)
 			if (strcmp(c->ifaces[k], name) == 0)
 				cfg_error(ctx, e, "interface '%s' is listed twice", name);
@@ -146,17 +130,17 @@ static void parse_tunnel(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 	/* Room for the outer IPv6 + UDP + inner IPv6 on a 1500-byte link. */
 	c->tun_mtu = 1400;
 	uint32_t mtu = c->tun_mtu;
-	get_u32(ctx, b, "tun_mtu", 1280, 65535, &mtu);
+	cfg_u32(ctx, b, "tun_mtu", 1280, 65535, &mtu);
 	c->tun_mtu = mtu;
 	c->fwmark = 0x4d49;
-	get_u32(ctx, b, "fwmark", 1, UINT32_MAX, &c->fwmark);
+	cfg_u32(ctx, b, "fwmark", 1, UINT32_MAX, &c->fwmark);
 	c->table = 4191;
-	if (get_u32(ctx, b, "table", 1, UINT32_MAX, &c->table) &&
+	if (cfg_u32(ctx, b, "table", 1, UINT32_MAX, &c->table) &&
 	    (c->table == 253 || c->table == 254 || c->table == 255))
 		cfg_error(ctx, config_setting_get_member(b, "table"),
 			  "table %u is a kernel table (default/main/local)", c->table);
 	c->rule_priority = 1000;
-	get_u32(ctx, b, "rule_priority", 1, 32765, &c->rule_priority);
+	cfg_u32(ctx, b, "rule_priority", 1, 32765, &c->rule_priority);
 }
 
 static void parse_timers(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
@@ -165,17 +149,17 @@ static void parse_timers(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 
 	c->lifetime_s = 600;
 	/* The BU Lifetime field counts 4-second units in 16 bits (§6.1.7). */
-	get_u32(ctx, b, "lifetime", 4, 65535u * 4u, &c->lifetime_s);
+	cfg_u32(ctx, b, "lifetime", 4, 65535u * 4u, &c->lifetime_s);
 	c->initial_bindack_timeout_ms = 1500;	/* InitialBindackTimeoutFirstReg, §13 */
-	get_u32(ctx, b, "initial_bindack_timeout_ms", 100, 60000, &c->initial_bindack_timeout_ms);
+	cfg_u32(ctx, b, "initial_bindack_timeout_ms", 100, 60000, &c->initial_bindack_timeout_ms);
 	c->max_bindack_timeout_ms = 32000;	/* MAX_BINDACK_TIMEOUT, §12 */
-	if (get_u32(ctx, b, "max_bindack_timeout_ms", 100, 600000, &c->max_bindack_timeout_ms) &&
+	if (cfg_u32(ctx, b, "max_bindack_timeout_ms", 100, 600000, &c->max_bindack_timeout_ms) &&
 	    c->max_bindack_timeout_ms < c->initial_bindack_timeout_ms)
 		cfg_error(ctx, config_setting_get_member(b, "max_bindack_timeout_ms"),
 			  "%u ms is below initial_bindack_timeout_ms (%u ms)",
 			  c->max_bindack_timeout_ms, c->initial_bindack_timeout_ms);
 	c->max_retries = 8;
-	get_u32(ctx, b, "max_retries", 0, 64, &c->max_retries);
+	cfg_u32(ctx, b, "max_retries", 0, 64, &c->max_retries);
 	c->optimistic_first_bu = true;
 	cfg_bool(ctx, b, "optimistic_first_bu", &c->optimistic_first_bu);
 	c->iid = MN_IID_EUI64;
@@ -189,15 +173,15 @@ static void parse_timers(struct cfg_ctx *ctx, const config_setting_t *b, struct 
 				  "'%s' is neither \"eui64\" nor \"stable\"", iid);
 	}
 	c->rs_interval_ms = 1000;
-	get_u32(ctx, b, "rs_interval_ms", 50, 60000, &c->rs_interval_ms);
+	cfg_u32(ctx, b, "rs_interval_ms", 50, 60000, &c->rs_interval_ms);
 	c->rs_count = 3;			/* MAX_RTR_SOLICITATIONS, RFC 4861 §10 */
-	get_u32(ctx, b, "rs_count", 0, 16, &c->rs_count);
+	cfg_u32(ctx, b, "rs_count", 0, 16, &c->rs_count);
 	c->dhaad_timeout_ms = 3000;		/* INITIAL_DHAAD_TIMEOUT, §12 */
-	get_u32(ctx, b, "dhaad_timeout_ms", 100, 60000, &c->dhaad_timeout_ms);
+	cfg_u32(ctx, b, "dhaad_timeout_ms", 100, 60000, &c->dhaad_timeout_ms);
 	c->dhaad_retries = 4;			/* DHAAD_RETRIES, §12 */
-	get_u32(ctx, b, "dhaad_retries", 0, 16, &c->dhaad_retries);
+	cfg_u32(ctx, b, "dhaad_retries", 0, 16, &c->dhaad_retries);
 	c->mps_before_s = 60;
-	get_u32(ctx, b, "prefix_solicit_before_s", 0, 86400, &c->mps_before_s);
+	cfg_u32(ctx, b, "prefix_solicit_before_s", 0, 86400, &c->mps_before_s);
 }
 
 static void parse_ro(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)

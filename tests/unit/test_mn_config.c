@@ -15,7 +15,8 @@
 #include "daemon/config.h"
 #include "mip6/mn.h"
 
-static char path[64];
+#include "cfg_test.h"
+
 
 /* Lines 1-4 are fixed, so body line k is file line 4 + k. */
 static const char *head =
@@ -30,32 +31,17 @@ static const char *base =
 static struct node_config *load(const char *body, struct cfg_ctx *ctx)
 {
 	char text[4096];
-	FILE *f = fopen(path, "w");
 
-	assert_non_null(f);
 	snprintf(text, sizeof(text), "%s%s\n};\n", head, body);
-	fputs(text, f);
-	fclose(f);
-	cfg_ctx_init(ctx, path);
-	return node_config_load(path, ctx);
+	return cfg_test_load(text, ctx);
 }
 
 static void expect_error(const char *body, int line, const char *setting, const char *reason)
 {
-	struct cfg_ctx ctx;
-	char want[1024];
-	struct node_config *nc = load(body, &ctx);
+	char text[4096];
 
-	snprintf(want, sizeof(want), "%s:%d: setting '%s': %s", path, line, setting, reason);
-	if (ctx.n_errors != 1 || strcmp(ctx.errors[0], want) != 0) {
-		fprintf(stderr, "body:\n%s\nwant: %s\n", body, want);
-		for (size_t i = 0; i < ctx.n_errors; i++)
-			fprintf(stderr, "  got: %s\n", ctx.errors[i]);
-	}
-	assert_null(nc);
-	assert_int_equal(ctx.n_errors, 1);
-	assert_string_equal(ctx.errors[0], want);
-	cfg_ctx_clear(&ctx);
+	snprintf(text, sizeof(text), "%s%s\n};\n", head, body);
+	cfg_test_expect_error(text, line, setting, reason);
 }
 
 static const struct mn_config *mn_cfg(const struct node_config *nc)
@@ -64,20 +50,6 @@ static const struct mn_config *mn_cfg(const struct node_config *nc)
 
 	assert_non_null(rc);
 	return rc->cfg;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(path, sizeof(path), "/tmp/test_mn_config.%d.conf", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(path);
-	return 0;
 }
 
 static void test_full(void **state)
@@ -219,13 +191,9 @@ static void test_errors(void **state)
 static void test_missing_block(void **state)
 {
 	struct cfg_ctx ctx;
-	FILE *f = fopen(path, "w");
 	(void)state;
 
-	fputs("node = { name = \"mn1\"; };\nroles = [ \"mn\" ];\n", f);
-	fclose(f);
-	cfg_ctx_init(&ctx, path);
-	assert_null(node_config_load(path, &ctx));
+	assert_null(cfg_test_load("node = { name = \"mn1\"; };\nroles = [ \"mn\" ];\n", &ctx));
 	assert_int_equal(ctx.n_errors, 1);
 	assert_non_null(strstr(ctx.errors[0], "needs an 'mn' block"));
 	cfg_ctx_clear(&ctx);
@@ -239,5 +207,5 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_block),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cfg_test_setup, cfg_test_teardown);
 }

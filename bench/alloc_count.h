@@ -7,6 +7,8 @@
 #define MIPSEC_BENCH_ALLOC_COUNT_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -49,5 +51,28 @@ void *realloc(void *p, size_t n)
 	return __libc_realloc(p, n);
 }
 #endif
+
+/* Checks that the interposition sees allocations, so that a count of zero
+ * proves something. Returns 0, or -1 after saying why. */
+static int alloc_count_selftest(const char *prog)
+{
+#ifndef NO_INTERPOSE
+	/* volatile: the compiler may drop a malloc/free pair */
+	void *volatile probe;
+
+	counting = 1;
+	probe = malloc(16);
+	counting = 0;
+	free(probe);
+	if (allocs != 1) {
+		fprintf(stderr, "%s: malloc interposition does not work\n", prog);
+		return -1;
+	}
+	allocs = 0;
+#else
+	printf("(%s: sanitizer build, allocations not counted)\n", prog);
+#endif
+	return 0;
+}
 
 #endif

@@ -136,23 +136,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: esp_bench [PACKETS] [PAYLOAD_BYTES <= %d]\n", MAXLEN);
 		return 2;
 	}
-#ifndef NO_INTERPOSE
-	{
-		/* volatile: the compiler may drop a malloc/free pair */
-		void *volatile probe;
-
-		counting = 1;
-		probe = malloc(16);
-		counting = 0;
-		free(probe);
-	}
-	if (allocs != 1) {
-		fprintf(stderr, "malloc interposition does not work\n");
+	if (alloc_count_selftest("esp_bench") < 0)
 		return 1;
-	}
-#else
-	printf("(sanitizer build: allocations not counted)\n");
-#endif
 	for (size_t i = 0; i < sizeof(xfs) / sizeof(xfs[0]); i++)
 		bad |= run(&xfs[i], n, plen);
 	if (bad)

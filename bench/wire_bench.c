@@ -192,22 +192,8 @@ int main(int argc, char **argv)
 	       "on"
 #endif
 	);
-#ifndef NO_INTERPOSE
-	/* the counter must see allocations, or a zero proves nothing */
-	{
-		/* volatile: the compiler may drop a malloc/free pair */
-		void *volatile probe;
-
-		counting = 1;
-		probe = malloc(16);
-		counting = 0;
-		free(probe);
-	}
-	if (allocs != 1) {
-		fprintf(stderr, "wire_bench: malloc interposition not working\n");
+	if (alloc_count_selftest("wire_bench") < 0)
 		return 1;
-	}
-#endif
 	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
 		rc |= run(&benches[i], iters);
 	return rc;

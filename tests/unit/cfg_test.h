@@ -65,4 +65,24 @@ static void cfg_test_expect_error(const char *text, int line, const char *settin
 	cfg_ctx_clear(&ctx);
 }
 
+/* The same, for a test whose files are a fixed head, a body under test
+ * and a fixed tail (the role block's opening and closing). */
+static struct node_config *cfg_test_load_parts(const char *head, const char *body,
+					       const char *tail, struct cfg_ctx *ctx)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "%s%s%s", head, body, tail);
+	return cfg_test_load(text, ctx);
+}
+
+static void cfg_test_expect_error_parts(const char *head, const char *body, const char *tail,
+					int line, const char *setting, const char *reason)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "%s%s%s", head, body, tail);
+	cfg_test_expect_error(text, line, setting, reason);
+}
+
 #endif

@@ -25,19 +25,13 @@ static const char *head =
 
 static struct node_config *load(const char *block, struct cfg_ctx *ctx)
 {
-	char text[2048];
-
-	snprintf(text, sizeof(text), "%s%s\n", head, block);
-	return cfg_test_load(text, ctx);
+	return cfg_test_load_parts(head, block, "\n", ctx);
 }
 
 /* The block starts on line 4. */
 static void expect_error(const char *block, const char *setting, const char *reason)
 {
-	char text[2048];
-
-	snprintf(text, sizeof(text), "%s%s\n", head, block);
-	cfg_test_expect_error(text, 4, setting, reason);
+	cfg_test_expect_error_parts(head, block, "\n", 4, setting, reason);
 }
 
 static const struct cn_config *cn_cfg(const struct node_config *nc)

@@ -30,18 +30,12 @@ static const char *base =
 
 static struct node_config *load(const char *body, struct cfg_ctx *ctx)
 {
-	char text[4096];
-
-	snprintf(text, sizeof(text), "%s%s\n};\n", head, body);
-	return cfg_test_load(text, ctx);
+	return cfg_test_load_parts(head, body, "\n};\n", ctx);
 }
 
 static void expect_error(const char *body, int line, const char *setting, const char *reason)
 {
-	char text[4096];
-
-	snprintf(text, sizeof(text), "%s%s\n};\n", head, body);
-	cfg_test_expect_error(text, line, setting, reason);
+	cfg_test_expect_error_parts(head, body, "\n};\n", line, setting, reason);
 }
 
 static const struct mn_config *mn_cfg(const struct node_config *nc)

@@ -608,6 +608,8 @@ int ike_decryption_table_record(const struct ike_suite *s, const uint8_t spi_i[8
 	hexcat(er, k->sk_er, k->encr_len);
 	hexcat(ai, k->sk_ai, k->integ_len);
 	hexcat(ar, k->sk_ar, k->integ_len);
-	return snprintf(buf, len, "\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"",
+	/* UAT byte fields are bare hex (quoted text would be taken as the
+	 * octets of the string); the algorithm fields are quoted names. */
+	return snprintf(buf, len, "%s,%s,%s,%s,\"%s\",%s,%s,\"%s\"",
 			spii, spir, ei, er, ws_encr_name(s), ai, ar, ws_integ_name(s->integ));
 }

@@ -140,8 +140,9 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 		char *err, size_t errlen);
 
 /* One record of Wireshark's ikev2_decryption_table UAT (no newline):
- *   "<SPIi hex>","<SPIr hex>","<SK_ei hex>","<SK_er hex>","<encr name>",
- *   "<SK_ai hex>","<SK_ar hex>","<integ name>"
+ *   <SPIi hex>,<SPIr hex>,<SK_ei hex>,<SK_er hex>,"<encr name>",
+ *   <SK_ai hex>,<SK_ar hex>,"<integ name>"
+ * (byte fields bare hex, empty for AEAD's SK_a; names quoted)
  * with the names as Wireshark 4.0 lists them ("AES-GCM-128 with 16 octet
  * ICV [RFC5282]" with key || salt, "AES-CBC-256 [RFC3602]",
  * "HMAC_SHA2_256_128 [RFC4868]", "NONE [RFC4306]"). Use it as

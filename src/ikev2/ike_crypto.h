@@ -166,7 +166,8 @@ size_t ike_auth_octets(uint16_t prf, const uint8_t *sk_p, size_t sk_p_len,
 		       const uint8_t *real_msg, size_t mlen, const uint8_t *peer_nonce,
 		       size_t nlen, const uint8_t *id_body, size_t idlen, uint8_t *out,
 		       size_t cap);
-/* PSK (method 2): prf(prf(Shared Secret, "Key Pad for IKEv2"), octets). */
+/* PSK (method 2): prf(prf(Shared Secret, "Key Pad for IKEv2"), octets).
+ * out must hold IKE_KEY_MAX; *outlen (if not NULL) gets ike_prf_len(prf). */
 int ike_auth_psk(uint16_t prf, const uint8_t *psk, size_t psklen, const uint8_t *octets,
 		 size_t olen, uint8_t *out, size_t *outlen);
 /* RFC 7427 hash algorithms (SIGNATURE_HASH_ALGORITHMS values). */

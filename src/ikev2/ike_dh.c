@@ -256,6 +256,12 @@ size_t ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t plen, uint8_
 		       dh->group, want);
 		return 0;
 	}
+	/* The secret is as long as the prime / a coordinate / the u value. */
+	if (cap < (dh->group == IKE_DH_MODP2048 ? MODP2048_LEN : 32)) {
+		seterr(err, errlen, "DH group %u: %zu octets of room for the shared secret",
+		       dh->group, cap);
+		return 0;
+	}
 	switch (dh->group) {
 	case IKE_DH_MODP2048:
 		pk = peer_modp(peer, err, errlen);

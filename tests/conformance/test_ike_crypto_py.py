@@ -454,6 +454,23 @@ def self_signed(key, path_cert, path_key):
     return cert
 
 
+def openssl_verify(tmp, cert, h, pss, sig, octets):
+    """`openssl dgst -verify` with the certificate's public key."""
+    pub, sf, of = (os.path.join(tmp, x) for x in ("pub.pem", "sig.bin", "oct.bin"))
+    subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey", "-out", pub],
+                   check=True, capture_output=True)
+    with open(sf, "wb") as f:
+        f.write(sig)
+    with open(of, "wb") as f:
+        f.write(octets)
+    cmd = ["openssl", "dgst", "-sha" + {2: "256", 3: "384", 4: "512"}[h], "-verify", pub,
+           "-signature", sf]
+    if pss:
+        cmd += ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:-1"]
+    r = subprocess.run(cmd + [of], capture_output=True, text=True)
+    return r.returncode == 0 and "Verified OK" in r.stdout
+
+
 def test_auth_octets_psk():
     msg, nonce, skp, idb = os.urandom(300), os.urandom(32), os.urandom(48), \
         b"\x02\x00\x00\x00mn.example.org"
@@ -512,6 +529,8 @@ def test_auth_sign(tmp):
                 except Exception as e:  # noqa: BLE001
                     ok = repr(e)
                 check(ok is True, f"{label}: cryptography verifies our signature ({ok})")
+                check(openssl_verify(tmp, files[n][0], h, pss, sig, octets),
+                      f"{label}: openssl dgst -verify accepts our signature")
                 r = tool("verify", "--cert", files[n][0], "--method", 14, "--auth", data.hex(),
                          "--octets", octets.hex())
                 check("ok" in r, f"{label}: we verify our own ({r.get('error')})")

@@ -313,6 +313,8 @@ static void dh_pair(uint16_t group)
 	assert_int_equal(na, nb);
 	assert_memory_equal(sa, sb, na);
 	assert_int_equal(na, group == IKE_DH_MODP2048 ? 256 : 32);
+	assert_int_equal(ike_dh_shared(a, pb, lb, sa, na - 1, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "room"));
 	/* Wrong length */
 	assert_int_equal(ike_dh_shared(a, pb, lb - 1, sa, sizeof(sa), err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "expected"));

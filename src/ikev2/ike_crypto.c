@@ -567,11 +567,9 @@ static const char *ws_encr_name(const struct ike_suite *s)
 	case IKE_ENCR_AES_GCM_16:
 		return s->encr_keylen == 128 ? "AES-GCM-128 with 16 octet ICV [RFC5282]" :
 		       "AES-GCM-256 with 16 octet ICV [RFC5282]";
-	case IKE_ENCR_CHACHA20_POLY1305:
-		/* Not in Wireshark 4.0's table; the name later ones use. */
-		return "ChaCha20-Poly1305 [RFC7634]";
 	}
-	return "NULL [RFC2410]";
+	/* ChaCha20-Poly1305 is not in Wireshark 4.0's IKEv2 table. */
+	return NULL;
 }
 
 static const char *ws_integ_name(uint16_t integ)
@@ -602,7 +600,11 @@ int ike_decryption_table_record(const struct ike_suite *s, const uint8_t spi_i[8
 {
 	char spii[17], spir[17], ei[2 * IKE_KEY_MAX + 1], er[2 * IKE_KEY_MAX + 1];
 	char ai[2 * IKE_KEY_MAX + 1], ar[2 * IKE_KEY_MAX + 1];
+	const char *encr = ws_encr_name(s);
 
+	if (!encr || !ike_encr_keymat_len(s) || k->encr_len > IKE_KEY_MAX ||
+	    k->integ_len > IKE_KEY_MAX)
+		return -1;
 	hexcat(spii, spi_i, 8);
 	hexcat(spir, spi_r, 8);
 	hexcat(ei, k->sk_ei, k->encr_len);
@@ -612,5 +614,5 @@ int ike_decryption_table_record(const struct ike_suite *s, const uint8_t spi_i[8
 	/* UAT byte fields are bare hex (quoted text would be taken as the
 	 * octets of the string); the algorithm fields are quoted names. */
 	return snprintf(buf, len, "%s,%s,%s,%s,\"%s\",%s,%s,\"%s\"",
-			spii, spir, ei, er, ws_encr_name(s), ai, ar, ws_integ_name(s->integ));
+			spii, spir, ei, er, encr, ai, ar, ws_integ_name(s->integ));
 }

@@ -147,7 +147,9 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
  * ICV [RFC5282]" with key || salt, "AES-CBC-256 [RFC3602]",
  * "HMAC_SHA2_256_128 [RFC4868]", "NONE [RFC4306]"). Use it as
  * tshark -o 'uat:ikev2_decryption_table:<record>' or one line of
- * ~/.config/wireshark/ikev2_decryption_table. Returns what snprintf does. */
+ * ~/.config/wireshark/ikev2_decryption_table. Returns what snprintf does,
+ * or -1 for a suite Wireshark cannot decrypt (ChaCha20-Poly1305: a line
+ * it does not know would make it refuse the whole table). */
 int ike_decryption_table_record(const struct ike_suite *s, const uint8_t spi_i[8],
 				const uint8_t spi_r[8], const struct ike_keys *k, char *buf,
 				size_t len);

@@ -176,9 +176,9 @@ static void print_keys(const struct args *a, const struct ike_keys *k)
 	puthex("sk_er", k->sk_er, k->encr_len);
 	puthex("sk_pi", k->sk_pi, k->prf_len);
 	puthex("sk_pr", k->sk_pr, k->prf_len);
-	ike_decryption_table_record(&a->s, a->spii ? a->spii : zero8,
-				    a->spir ? a->spir : zero8, k, rec, sizeof(rec));
-	printf("record %s\n", rec);
+	if (ike_decryption_table_record(&a->s, a->spii ? a->spii : zero8,
+					a->spir ? a->spir : zero8, k, rec, sizeof(rec)) > 0)
+		printf("record %s\n", rec);
 }
 
 static int cmd_seal(const struct args *a)

@@ -195,10 +195,13 @@ static void test_keys(void **state)
 	assert_int_equal(ike_keys_derive(&s, ni, 32, nr, 32, gir, 32, spii, spir, &k), 0);
 	assert_int_equal(k.encr_len, 36);
 	assert_int_equal(k.integ_len, 0);
-	ike_decryption_table_record(&s, spii, spir, &k, rec, sizeof(rec));
+	assert_true(ike_decryption_table_record(&s, spii, spir, &k, rec, sizeof(rec)) > 0);
 	assert_int_equal(strncmp(rec, "0400000000000000,0500000000000000,", 34), 0);
 	assert_non_null(strstr(rec, ",\"AES-GCM-256 with 16 octet ICV [RFC5282]\",,,"
 				    "\"NONE [RFC4306]\""));
+	s.encr = IKE_ENCR_CHACHA20_POLY1305;
+	assert_int_equal(ike_keys_derive(&s, ni, 32, nr, 32, gir, 32, spii, spir, &k), 0);
+	assert_int_equal(ike_decryption_table_record(&s, spii, spir, &k, rec, sizeof(rec)), -1);
 }
 
 /* Builds header + SK generic header for `plen` octets of plaintext. */

@@ -26,6 +26,7 @@ CERT_COUNTER(ike_ctr_cert_untrusted, "untrusted");
 CERT_COUNTER(ike_ctr_cert_expired, "expired");
 CERT_COUNTER(ike_ctr_cert_revoked, "revoked");
 CERT_COUNTER(ike_ctr_cert_other, "other");
+CERT_COUNTER(ike_ctr_cert_id, "id_mismatch");
 
 void ike_cert_stats_register(void)
 {
@@ -34,6 +35,7 @@ void ike_cert_stats_register(void)
 	counter_register(&ike_ctr_cert_expired);
 	counter_register(&ike_ctr_cert_revoked);
 	counter_register(&ike_ctr_cert_other);
+	counter_register(&ike_ctr_cert_id);
 }
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -307,7 +309,8 @@ static void count_refusal(enum ike_cert_err e)
 	case IKE_CERT_EXPIRED: counter_inc(&ike_ctr_cert_expired); break;
 	case IKE_CERT_REVOKED: counter_inc(&ike_ctr_cert_revoked); break;
 	case IKE_CERT_PARSE: counter_inc(&ike_ctr_cert_parse); break;
-	case IKE_CERT_OK: case IKE_CERT_ID_MISMATCH: break;
+	case IKE_CERT_ID_MISMATCH: counter_inc(&ike_ctr_cert_id); break;
+	case IKE_CERT_OK: break;
 	case IKE_CERT_OTHER: counter_inc(&ike_ctr_cert_other); break;
 	}
 }
@@ -455,6 +458,37 @@ bool ike_cert_matches_id(X509 *cert, uint8_t id_type, const uint8_t *id, size_t 
 		return dn_match(cert, id, idlen);
 	}
 	return false;
+}
+
+static const char *id_type_name(uint8_t t)
+{
+	switch (t) {
+	case IKEV2_ID_IPV4_ADDR: return "ID_IPV4_ADDR";
+	case IKEV2_ID_FQDN: return "ID_FQDN";
+	case IKEV2_ID_RFC822_ADDR: return "ID_RFC822_ADDR";
+	case IKEV2_ID_IPV6_ADDR: return "ID_IPV6_ADDR";
+	case IKEV2_ID_DER_ASN1_DN: return "ID_DER_ASN1_DN";
+	}
+	return "an unsupported ID type";
+}
+
+enum ike_cert_err ike_cert_check_peer(const struct ike_creds *c, X509 *leaf,
+				      STACK_OF(X509) *untrusted, uint8_t id_type,
+				      const uint8_t *id, size_t idlen, time_t now, char *detail,
+				      size_t dlen)
+{
+	enum ike_cert_err e = ike_cert_verify(c, leaf, untrusted, now, detail, dlen);
+	char subject[256];
+
+	if (e != IKE_CERT_OK)
+		return e;
+	if (ike_cert_matches_id(leaf, id_type, id, idlen))
+		return IKE_CERT_OK;
+	X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof(subject));
+	seterr(detail, dlen, "%s (%zu octets) is not named by the certificate of %s",
+	       id_type_name(id_type), idlen, subject);
+	count_refusal(IKE_CERT_ID_MISMATCH);
+	return IKE_CERT_ID_MISMATCH;
 }
 
 size_t ike_cert_subject_der(X509 *cert, uint8_t *buf, size_t cap)

@@ -55,6 +55,13 @@ enum ike_cert_err ike_cert_verify(const struct ike_creds *c, X509 *leaf,
  * dNSName, ID_RFC822_ADDR in an rfc822Name, ID_DER_ASN1_DN equal to the
  * subject (DER compare after canonical re-encoding). */
 bool ike_cert_matches_id(X509 *cert, uint8_t id_type, const uint8_t *id, size_t idlen);
+/* Both checks of a peer's CERT against its ID payload: ike_cert_verify()
+ * then ike_cert_matches_id(); IKE_CERT_ID_MISMATCH (counted, with detail)
+ * when the chain is good but the identity is not in the certificate. */
+enum ike_cert_err ike_cert_check_peer(const struct ike_creds *c, X509 *leaf,
+				      STACK_OF(X509) *untrusted, uint8_t id_type,
+				      const uint8_t *id, size_t idlen, time_t now, char *detail,
+				      size_t dlen);
 /* The ID our certificate proves by default: its subject DN (DER) into buf.
  * Returns the length (0 on error). */
 size_t ike_cert_subject_der(X509 *cert, uint8_t *buf, size_t cap);

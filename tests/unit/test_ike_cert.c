@@ -295,6 +295,48 @@ static void test_matches_id(void **state)
 	X509_free(wrong);
 }
 
+/* The peer check: each certificate refused with its own value. */
+static void test_check_peer(void **state)
+{
+	static const struct {
+		const char *file;
+		enum ike_cert_err want;
+	} cases[] = {
+		{ "ha.crt", IKE_CERT_OK },
+		{ "wrongsan.crt", IKE_CERT_ID_MISMATCH },
+		{ "other.crt", IKE_CERT_UNTRUSTED },
+		{ "expired.crt", IKE_CERT_EXPIRED },
+		{ "revoked.crt", IKE_CERT_REVOKED },
+	};
+	struct ike_creds c;
+	char d[256];
+	uint64_t id0 = counter_value("mipsec_ike_cert_refused_total", "id_mismatch");
+
+	(void)state;
+	load(&c, NULL, NULL, false, true);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		X509 *x = pem(cases[i].file);
+		enum ike_cert_err e = ike_cert_check_peer(&c, x, NULL, IKEV2_ID_FQDN,
+							  (const uint8_t *)"ha.example.org", 14, 0,
+							  d, sizeof(d));
+
+		if (e != cases[i].want)
+			fail_msg("%s: %s (%s)", cases[i].file, ike_cert_strerror(e), d);
+		X509_free(x);
+	}
+	assert_non_null(strstr(d, "revoked"));
+	assert_int_equal(counter_value("mipsec_ike_cert_refused_total", "id_mismatch"), id0 + 1);
+	{
+		X509 *x = pem("wrongsan.crt");
+
+		ike_cert_check_peer(&c, x, NULL, IKEV2_ID_FQDN, (const uint8_t *)"ha.example.org",
+				    14, 0, d, sizeof(d));
+		assert_non_null(strstr(d, "ID_FQDN (14 octets) is not named by the certificate"));
+		X509_free(x);
+	}
+	ike_creds_free(&c);
+}
+
 static void test_der(void **state)
 {
 	X509 *ha = pem("ha.crt"), *x;
@@ -326,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_verify_time),
 		cmocka_unit_test(test_matches_id),
+		cmocka_unit_test(test_check_peer),
 		cmocka_unit_test(test_der),
 	};
 

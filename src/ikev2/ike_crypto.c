@@ -473,7 +473,8 @@ int ike_sk_seal(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 	size_t ivlen, icvlen, block, ct, pad;
 	uint8_t *iv = msg + body_off, *body;
 
-	if (!sk_geometry(s, &ivlen, &icvlen, &block))
+	if (!sk_geometry(s, &ivlen, &icvlen, &block) || !ke ||
+	    (!ike_encr_is_aead(s->encr) && !ka))
 		return -1;
 	body = iv + ivlen;
 	ct = (plen + 1 + block - 1) / block * block;
@@ -500,9 +501,10 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 	size_t ivlen, icvlen, block, ct, pad;
 	uint8_t *iv, *body;
 
-	if (!sk_geometry(s, &ivlen, &icvlen, &block)) {
-		seterr(err, errlen, "SK: unsupported transform set (encr %u/%u integ %u)",
-		       s->encr, s->encr_keylen, s->integ);
+	if (!sk_geometry(s, &ivlen, &icvlen, &block) || !ke ||
+	    (!ike_encr_is_aead(s->encr) && !ka)) {
+		seterr(err, errlen, "SK: unsupported transform set or missing key (encr %u/%u "
+		       "integ %u)", s->encr, s->encr_keylen, s->integ);
 		return -1;
 	}
 	if (body_off > msg_len || msg_len - body_off < ivlen + icvlen + block) {

@@ -181,11 +181,22 @@ static int range_plen(const uint8_t *s, const uint8_t *e, size_t n)
 	return plen;
 }
 
+static uint64_t mix64(uint64_t h)
+{
+	/* MurmurHash3's finaliser: every input bit reaches every output bit,
+	 * so host addresses differing only in their last bytes spread out. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
 static uint64_t key_hash(int family, int plen, const uint8_t *addr)
 {
 	uint8_t m[16] = { 0 };
 	size_t n = alen(family);
-	uint64_t a, b, h;
+	uint64_t a, b;
 
 	for (size_t i = 0; i < n && (int)(i * 8) < plen; i++) {
 		int bits = plen - (int)(i * 8);
@@ -194,9 +205,7 @@ static uint64_t key_hash(int family, int plen, const uint8_t *addr)
 	}
 	memcpy(&a, m, 8);
 	memcpy(&b, m + 8, 8);
-	h = (a ^ (b * 0xff51afd7ed558ccdull) ^ ((uint64_t)plen << 1 | fam_idx(family)))
-	    * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
+	return mix64(a ^ mix64(b ^ ((uint64_t)plen << 1 | (uint64_t)fam_idx(family))));
 }
 
 static size_t bucket_of(const struct spd *spd, const struct spd_policy *p)

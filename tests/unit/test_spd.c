@@ -602,6 +602,34 @@ static void test_index_vs_scan(void **state)
 	spd_free(spd);
 }
 
+/* Host policies differing only in their last bytes (home addresses of one
+ * prefix) must spread over the index, or lookups degrade to a scan. */
+static void test_index_spread(void **state)
+{
+	struct spd *spd = spd_new();
+	size_t longest = 0;
+
+	for (uint32_t i = 0; i < 4096; i++) {
+		struct spd_policy p = policy("2001:db8:1::1/128", "2001:db8:1::/128",
+					     SPD_PROTECT, 1, i + 1);
+
+		p.sel.rstart[14] = p.sel.rend[14] = (uint8_t)(i >> 8);
+		p.sel.rstart[15] = p.sel.rend[15] = (uint8_t)i;
+		add(spd, &p);
+	}
+	assert_true(spd->nbuckets >= 4096);
+	for (size_t b = 0; b < spd->nbuckets; b++) {
+		size_t n = 0;
+
+		for (struct spd_policy *p = spd->buckets[b]; p; p = p->bnext)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	assert_true(longest <= 12);
+	spd_free(spd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_from_ts),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_index_vs_scan),
+		cmocka_unit_test(test_index_spread),
 	};
 
 	spd_stats_register();

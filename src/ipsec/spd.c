@@ -467,6 +467,15 @@ size_t spd_count(const struct spd *spd)
 
 /* ---- lookups ---- */
 
+/* Hit counts are statistics: relaxed loads and stores keep concurrent
+ * lookups from two data-plane threads free of data races (a hit may be
+ * lost then) without a locked instruction per packet. */
+static void count_hit(struct spd_policy *p)
+{
+	__atomic_store_n(&p->hits, __atomic_load_n(&p->hits, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
 static struct spd_policy *first_match(struct spd_policy *p, const struct spd_policy *best,
 				      enum spd_dir dir, const struct spd_pkt *t)
 {
@@ -501,7 +510,7 @@ const struct spd_policy *spd_lookup(struct spd *spd, enum spd_dir dir,
 	if (p)
 		best = p;
 	if (best)
-		best->hits++;
+		count_hit(best);
 	return best;
 }
 
@@ -548,7 +557,7 @@ bool spd_in_protected(struct spd *spd, uint32_t child_id, const struct spd_pkt *
 
 	for (; p; p = p->cnext)
 		if (p->protect.child_id == child_id && spd_sel_match(&p->sel, SPD_IN, t)) {
-			p->hits++;
+			count_hit(p);
 			return true;
 		}
 	counter_inc(&ctr_mismatch);

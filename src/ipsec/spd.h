@@ -27,7 +27,12 @@
  * (family, prefix length, masked address); a lookup probes one bucket per
  * prefix length in use and scans only the few policies whose remote range
  * is no prefix, so it costs O(prefix lengths in use), not O(policies).
- * PROTECT policies are also indexed by child id for the inbound check. */
+ * PROTECT policies are also indexed by child id for the inbound check.
+ *
+ * Concurrency: lookups only read the SPD (hit counts aside, see spd.c), so
+ * several data-plane threads may look up at once; adding or deleting
+ * policies must not overlap with lookups (the caller serialises, e.g. the
+ * loop thread owns changes and data-plane threads take its lock). */
 #ifndef MIPSEC_IPSEC_SPD_H
 #define MIPSEC_IPSEC_SPD_H
 

@@ -214,9 +214,11 @@ enum pad_err pad_entry_set_id(struct pad_entry *e, uint8_t id_type, enum pad_mat
 		return dn_from_text(text, e->value, &e->value_len);
 	}
 	if (is_name(id_type) || id_type == IKEV2_ID_KEY_ID) {
-		if (match == PAD_MATCH_SUFFIX && (!is_name(id_type) || n < 2 || text[0] != '*'))
-			return match == PAD_MATCH_SUFFIX && is_name(id_type) ? PAD_ERR_VALUE
-									     : PAD_ERR_ID_TYPE;
+		/* Wildcards are for names only, and start with the star. */
+		if (match == PAD_MATCH_SUFFIX && !is_name(id_type))
+			return PAD_ERR_ID_TYPE;
+		if (match == PAD_MATCH_SUFFIX && (n < 2 || text[0] != '*'))
+			return PAD_ERR_VALUE;
 		if (match != PAD_MATCH_EXACT && match != PAD_MATCH_SUFFIX)
 			return PAD_ERR_ID_TYPE;
 		if (!n)

@@ -773,14 +773,15 @@ size_t spd_add_from_ts(struct spd *spd, const struct spd_ts *local, size_t nl,
 			const struct spd_ts *l = &local[i], *r = &remote[j];
 			struct spd_policy p = *tmpl;
 			enum spd_err e;
+			uint8_t proto;
 			size_t n;
 
-			if (l->family != r->family || !proto_meet(l->proto, r->proto, &p.sel.proto))
+			if (l->family != r->family || !proto_meet(l->proto, r->proto, &proto))
 				continue;
 			n = alen(l->family);
 			memset(&p.sel, 0, sizeof(p.sel));
 			p.sel.family = l->family;
-			proto_meet(l->proto, r->proto, &p.sel.proto);
+			p.sel.proto = proto;
 			memcpy(p.sel.lstart, l->start, n);
 			memcpy(p.sel.lend, l->end, n);
 			memcpy(p.sel.rstart, r->start, n);

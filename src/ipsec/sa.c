@@ -60,6 +60,8 @@ const char *sa_mode_name(enum sa_mode m)
 
 static bool key_lengths_ok(const struct sa_params *p)
 {
+	if (p->proto == SA_PROTO_AH)
+		return p->enc_key_len == 0 && p->auth_key_len == 32;
 	switch (p->xform) {
 	case ESP_XFORM_AES_GCM_16:
 		return p->enc_key_len == 20 || p->enc_key_len == 36;
@@ -156,6 +158,14 @@ static enum sa_new_err setup_crypto(struct sa *sa, const struct sa_params *p)
 	size_t klen = aead ? p->enc_key_len - 4 : p->enc_key_len;
 	int enc = p->dir == SA_DIR_OUT;
 
+	if (p->proto == SA_PROTO_AH) {
+		/* AH: integrity only, the precomputed HMAC pads. */
+		sa->hmac = calloc(1, sizeof(struct sa_hmac_state));
+		if (!sa->hmac)
+			return SA_NEW_ERR_NOMEM;
+		hmac_setup(sa->hmac, p->auth_key, p->auth_key_len);
+		return SA_NEW_OK;
+	}
 	sa->cipher = EVP_CIPHER_CTX_new();
 	if (!sa->cipher)
 		return SA_NEW_ERR_NOMEM;
@@ -195,12 +205,14 @@ struct sa *sa_new(const struct sa_params *p, enum sa_new_err *err)
 	sa->mode = p->mode;
 	sa->xform = p->xform;
 	sa->esn = p->esn;
+	sa->proto = p->proto;
 	sa->soft = p->soft;
 	sa->hard = p->hard;
 	sa->created_s = p->now_s;
 	sa->src = p->src;
 	sa->dst = p->dst;
-	memcpy(sa->enc_key, p->enc_key, p->enc_key_len);
+	if (p->enc_key_len)	/* AH SAs have no encryption key */
+		memcpy(sa->enc_key, p->enc_key, p->enc_key_len);
 	sa->enc_key_len = (uint8_t)p->enc_key_len;
 	if (p->auth_key_len) {
 		memcpy(sa->auth_key, p->auth_key, p->auth_key_len);

@@ -36,6 +36,10 @@ enum esp_xform {
 };
 
 enum sa_dir { SA_DIR_IN, SA_DIR_OUT };
+/* ESP (the default, zero) or AH (RFC 4302, ipsec/ah.h): an AH SA has no
+ * cipher, only the HMAC-SHA-256-128 auth key (32 bytes); xform is
+ * ignored. */
+enum sa_proto { SA_PROTO_ESP = 0, SA_PROTO_AH = 1 };
 enum sa_mode { SA_MODE_TRANSPORT, SA_MODE_TUNNEL };
 
 /* Anti-replay window (RFC 4303 §3.4.3), in packets. The bitmap is a ring of
@@ -71,6 +75,7 @@ struct sa_params {
 	struct sa_lifetime soft, hard;
 	struct ip_addr src, dst;	/* outer addresses, for the SAD dump */
 	uint64_t now_s;			/* creation time in the caller's clock */
+	enum sa_proto proto;		/* SA_PROTO_ESP unless set */
 };
 
 /* Per-SA counters; the global ones are in esp.h. */
@@ -117,6 +122,7 @@ struct sa {
 	struct ip_addr src, dst;
 	struct sa_stats stats;
 	struct sa *hnext;		/* SAD hash chain */
+	enum sa_proto proto;
 };
 
 struct sa *sa_new(const struct sa_params *p, enum sa_new_err *err);

@@ -219,8 +219,10 @@ ss_swanctl() {
 	local dir
 	dir=$(_ss_dir "$1") || return 1
 	shift
+	# (timeout: a charon short of worker threads accepts vici connections
+	# and never answers)
 	STRONGSWAN_CONF=$dir/strongswan.conf SWANCTL_DIR=$dir \
-		swanctl "$@" --uri "unix://$dir/charon.vici"
+		timeout $((SS_TIMEOUT + 20)) swanctl "$@" --uri "unix://$dir/charon.vici"
 }
 
 ss_load() {

@@ -25,7 +25,7 @@
 # usage: bench/vpn_compare.sh [BUILD_DIR]
 #   BUILD_DIR: where mipsecd is (default build-rel, then build)
 #   env DURATION (10), UDP_RATE (2G), VPNS ("wireguard openvpn strongswan
-#   mipsec"), IKE_N (300, 0 = no IKE bench), IKE_RESPONDER (strongswan;
+#   mipsec"), IKE_N (500, 0 = no IKE bench), IKE_RESPONDER (strongswan;
 #   mipsec once the IKE responder exists), KEEP=DIR to keep logs/JSON.
 #   Runs as root (or rootless through lab/run-test when not root).
 set -u

@@ -223,7 +223,7 @@ EOF
 }
 mipsec_up() {
 	local ka kb n pids=""
-	[ -x "${MIPSECD:-}" ] || { echo "mipsecd not built (${MIPSECD:-unset})"; return 1; }
+	[ -x "${MIPSECD:-}" ] || { echo "mipsecd not built (${MIPSECD:-unset})"; return 2; }
 	ka=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
 	kb=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
 	mipsec_conf a 1 2 0x1001 0x2001 "$kb" "$ka" > "$W/mipsec-a.conf"

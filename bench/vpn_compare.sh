@@ -11,10 +11,12 @@
 #               IKE aes128gcm16-prfsha256-ecp256, ESP aes128gcm16, ECDSA certs
 #   mipsec      mipsecd role `ipsec`, manual SAs, aes128gcm16, TUN MTU 1400
 #               (skipped with a message if mipsecd has no ipsec role)
+#   plain       no tunnel: the inner addresses on the link itself, for scale
 #
 # Through each: iperf3 TCP a->b and b->a (DURATION s, 1 stream) and UDP a->b
 # (-b UDP_RATE, 1200-byte datagrams; the received rate and loss are
-# reported).  CPU: utime+stime (/proc/PID/stat) of the VPN processes of both
+# reported), then the highest offered rate that loses < 1 % (a few short
+# probes stepping down from what arrived).  CPU: utime+stime (/proc/PID/stat) of the VPN processes of both
 # ends during each run, so "CPU-s/Gbit" is the VPN's own cost (the kernel's
 # work for veth/TUN/UDP in softirq context of other tasks is not in it).
 # Then the IKE handshake rate of a strongSwan responder (ECDSA P-256
@@ -24,7 +26,8 @@
 #
 # usage: bench/vpn_compare.sh [BUILD_DIR]
 #   BUILD_DIR: where mipsecd is (default build-rel, then build)
-#   env DURATION (10), UDP_RATE (2G), VPNS ("wireguard openvpn strongswan
+#   env DURATION (10), UDP_RATE (2G), UDP_SEARCH (1: then search the rate
+#   that loses < 1 %, UDP_PROBE (3) s per probe; 0: skip), VPNS ("wireguard openvpn strongswan
 #   mipsec"), IKE_N (500, 0 = no IKE bench), IKE_RESPONDER (strongswan;
 #   mipsec once the IKE responder exists), KEEP=DIR to keep logs/JSON.
 #   Runs as root (or rootless through lab/run-test when not root).
@@ -53,7 +56,9 @@ source "$src/lab/lib.sh"
 source "$src/lab/strongswan.sh"
 DURATION=${DURATION:-10}
 UDP_RATE=${UDP_RATE:-2G}
-VPNS=${VPNS-wireguard openvpn strongswan mipsec}
+UDP_SEARCH=${UDP_SEARCH:-1}
+UDP_PROBE=${UDP_PROBE:-3}
+VPNS=${VPNS-plain wireguard openvpn strongswan mipsec}
 IKE_N=${IKE_N:-500}
 IKE_RESPONDER=${IKE_RESPONDER:-strongswan}
 W=$LAB_STATE
@@ -100,6 +105,18 @@ spawn_mnt() {
 }
 # in_mnt PID CMD...: CMD in the network and mount namespaces of PID.
 in_mnt() { local p=$1; shift; nsenter --net="/proc/$p/ns/net" --mount="/proc/$p/ns/mnt" "$@"; }
+
+# ---- no VPN: the same iperf3 runs on the bare link, for scale --------------
+plain_up() {
+	nsx a ip addr add 10.10.0.1/32 dev eth0 && nsx b ip addr add 10.10.0.2/32 dev eth0 &&
+	nsx a ip route add 10.10.0.2/32 dev eth0 src 10.10.0.1 &&
+	nsx b ip route add 10.10.0.1/32 dev eth0 src 10.10.0.2
+}
+plain_down() {
+	nsx a ip addr del 10.10.0.1/32 dev eth0 2>/dev/null
+	nsx b ip addr del 10.10.0.2/32 dev eth0 2>/dev/null
+	return 0
+}
 
 # ---- wireguard-go -----------------------------------------------------------
 wg_up() {
@@ -281,6 +298,58 @@ print("%.3f Gbit/s, VPN CPU %.2f s%s" % (bps / 1e9, cpu,
 PY
 }
 
+_udp_ok() {	# _udp_ok NAME RUN: that run lost < 1 %
+	/usr/bin/python3 -c 'import json,sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+d = [x for x in rows if x.get("vpn") == sys.argv[2] and x.get("run") == sys.argv[3]][-1]
+sys.exit(0 if d["lost_percent"] is not None and d["lost_percent"] < 1 else 1)' "$RES" "$1" "$2"
+}
+_udp_keep() {	# _udp_keep NAME RUN: record RUN as udp_1pct
+	/usr/bin/python3 -c 'import json,sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+d = dict([x for x in rows if x.get("vpn") == sys.argv[2] and x.get("run") == sys.argv[3]][-1])
+d["run"] = "udp_1pct"
+open(sys.argv[1], "a").write(json.dumps(d) + "\n")
+print("  UDP a->b, < 1 %% loss: %.3f Gbit/s" % d["gbps"])' "$RES" "$1" "$2"
+}
+
+# udp_search NAME: the highest offered rate that loses < 1 %, starting from
+# 1.1 x what arrived at UDP_RATE, stepping down by 0.75 (at most 6 probes
+# of UDP_PROBE s), or up by 1.25 while the first probe is already below 1 %
+# (at most 4); the best probe is recorded as run udp_1pct.
+udp_search() {
+	local name=$1 r i out
+	r=$(/usr/bin/python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d.get("vpn") == sys.argv[2] and d.get("run") == "udp_ab":
+        print(int(d["gbps"] * 1.1e9))' "$RES" "$name")
+	[ -n "$r" ] || return 0
+	for i in 1 2 3 4 5 6; do
+		out=$(DURATION=$UDP_PROBE iperf "$name" "udp_probe$i" -u -b "$r" -l 1200) || break
+		echo "    probe -b $((r / 1000000))M: $out"
+		if [ "$i" = 1 ] && _udp_ok "$name" "udp_probe$i"; then
+			# fine at once: go up while it stays below 1 %
+			local j=1 good=$i
+			while [ $j -le 4 ]; do
+				r=$((r * 5 / 4))
+				out=$(DURATION=$UDP_PROBE iperf "$name" "udp_up$j" -u -b "$r" -l 1200) || break
+				echo "    probe -b $((r / 1000000))M: $out"
+				_udp_ok "$name" "udp_up$j" || break
+				good=up$j; j=$((j + 1))
+			done
+			_udp_keep "$name" "udp_$( [ "$good" = 1 ] && echo probe1 || echo "$good")"
+			return 0
+		fi
+		if _udp_ok "$name" "udp_probe$i"; then
+			_udp_keep "$name" "udp_probe$i"
+			return 0
+		fi
+		r=$((r * 3 / 4))
+	done
+	echo "  UDP a->b: no rate with < 1 % loss found"
+}
+
 bench_vpn() {	# bench_vpn NAME UPFN DOWNFN
 	local name=$1 up=$2 down=$3 msg rc=0
 	say "$name"
@@ -296,6 +365,7 @@ bench_vpn() {	# bench_vpn NAME UPFN DOWNFN
 			echo "  TCP a->b: $(iperf "$name" tcp_ab)"
 			echo "  TCP b->a: $(iperf "$name" tcp_ba -R)"
 			echo "  UDP a->b: $(iperf "$name" udp_ab -u -b "$UDP_RATE" -l 1200)"
+			[ "$UDP_SEARCH" = 0 ] || udp_search "$name"
 		else
 			fail "$name: no ping through the tunnel"
 		fi
@@ -308,6 +378,7 @@ bench_vpn() {	# bench_vpn NAME UPFN DOWNFN
 
 for v in $VPNS; do
 	case $v in
+	plain) bench_vpn plain plain_up plain_down ;;
 	wireguard) bench_vpn wireguard wg_up true ;;
 	openvpn) bench_vpn openvpn ovpn_up true ;;
 	strongswan) bench_vpn strongswan ss_up ss_down ;;
@@ -425,26 +496,35 @@ def get(v, run):
             return r
 tab = {}
 for v in vpns:
-    t = [get(v, k) for k in ("tcp_ab", "tcp_ba", "udp_ab")]
-    gb = sum(r["gbps"] * r["seconds"] for r in t if r)
-    cpu = sum(r["cpu_s"] for r in t if r)
-    tab[v] = t + [cpu / gb if gb else None]
-print("%-11s %10s %10s %10s %8s %12s" % ("VPN", "TCP a->b", "TCP b->a", "UDP a->b", "UDP loss", "CPU-s/Gbit"))
-f = lambda r: "%10.3f" % r["gbps"] if r else "%10s" % "-"
+    t = [get(v, k) for k in ("tcp_ab", "tcp_ba", "udp_ab", "udp_1pct")]
+    def per_gbit(rs):
+        gb = sum(r["gbps"] * r["seconds"] for r in rs if r)
+        cpu = sum(r["cpu_s"] for r in rs if r)
+        return cpu / gb if gb else None
+    tab[v] = t + [per_gbit(t[0:2]), per_gbit(t[2:3])]
+print("Gbit/s received; CPU-s/Gbit = VPN processes' CPU seconds (both ends) per Gbit carried")
+print("%-11s %9s %9s %9s %6s %9s %9s %9s" % ("VPN", "TCP a>b", "TCP b>a", "UDP@" + "max", "loss", "UDP<1%",
+      "CPU/Gb", "CPU/Gb"))
+print("%-11s %9s %9s %9s %6s %9s %9s %9s" % ("", "", "", "", "", "", "TCP", "UDP@max"))
+f = lambda r: "%9.3f" % r["gbps"] if r else "%9s" % "-"
+g = lambda x: "%9.2f" % x if x else "%9s" % "-"
 for v in vpns:
-    a, b, u, c = tab[v]
-    print("%-11s %s %s %s %7s%% %12s" % (v, f(a), f(b), f(u),
-          "%.1f" % u["lost_percent"] if u and u.get("lost_percent") is not None else "-",
-          "%.2f" % c if c else "-"))
+    a, b, u, u1, ct, cu = tab[v]
+    print("%-11s %s %s %s %5s%% %s %s %s" % (v, f(a), f(b), f(u),
+          "%.0f" % u["lost_percent"] if u and u.get("lost_percent") is not None else "-",
+          f(u1), g(ct), g(cu)))
 for v, why in skipped.items():
     print("%-11s skipped: %s" % (v, why.strip()))
 if "mipsec" in tab:
-    others = [v for v in tab if v != "mipsec"]
-    for i, what in ((0, "TCP a->b"), (1, "TCP b->a"), (2, "UDP")):
+    others = [v for v in tab if v not in ("mipsec", "plain")]
+    for i, what in ((0, "TCP a->b"), (1, "TCP b->a"), (2, "UDP at UDP_RATE"), (3, "UDP < 1 % loss")):
         m = tab["mipsec"][i]
         best = max((tab[o][i]["gbps"], o) for o in others if tab[o][i]) if others else None
         if m and best:
             print("mipsec / best other (%s), %s: %.2fx" % (best[1], what, m["gbps"] / best[0]))
+    ct = [tab[o][4] for o in others if tab[o][4]]
+    if tab["mipsec"][4] and ct:
+        print("mipsec CPU-s/Gbit (TCP) / best other: %.2fx" % (tab["mipsec"][4] / min(ct)))
 for r in rows:
     if "ike" in r:
         print("IKE %s responder: %.0f handshakes/s (%d in %.2f s), %.0f per responder CPU-second"

@@ -14,9 +14,10 @@
 #   plain       no tunnel: the inner addresses on the link itself, for scale
 #
 # Through each: iperf3 TCP a->b and b->a (DURATION s, 1 stream) and UDP a->b
-# (-b UDP_RATE, 1200-byte datagrams; the received rate and loss are
-# reported), then the highest offered rate that loses < 1 % (a few short
-# probes stepping down from what arrived).  CPU: utime+stime (/proc/PID/stat) of the VPN processes of both
+# (-b UDP_RATE, 1200-byte datagrams, 4 MB socket buffers: with the default
+# 208 KB the receiving iperf3 alone drops most datagrams; the received rate
+# and loss are reported); if more than 1 % was lost, the highest offered
+# rate that loses < 1 % (a few short probes stepping down from what arrived).  CPU: utime+stime (/proc/PID/stat) of the VPN processes of both
 # ends during each run, so "CPU-s/Gbit" is the VPN's own cost (the kernel's
 # work for veth/TUN/UDP in softirq context of other tasks is not in it).
 # Then the IKE handshake rate of a strongSwan responder (ECDSA P-256
@@ -26,8 +27,9 @@
 #
 # usage: bench/vpn_compare.sh [BUILD_DIR]
 #   BUILD_DIR: where mipsecd is (default build-rel, then build)
-#   env DURATION (10), UDP_RATE (2G), UDP_SEARCH (1: then search the rate
-#   that loses < 1 %, UDP_PROBE (3) s per probe; 0: skip), VPNS ("wireguard openvpn strongswan
+#   env DURATION (10), UDP_RATE (2G), UDP_ARGS (-l 1200 -w 4M), UDP_SEARCH
+#   (1: search the rate that loses < 1 % if UDP_RATE lost more, UDP_PROBE
+#   (3) s per probe; 0: no search), VPNS ("wireguard openvpn strongswan
 #   mipsec"), IKE_N (500, 0 = no IKE bench), IKE_RESPONDER (strongswan;
 #   mipsec once the IKE responder exists), KEEP=DIR to keep logs/JSON.
 #   Runs as root (or rootless through lab/run-test when not root).
@@ -58,6 +60,7 @@ DURATION=${DURATION:-10}
 UDP_RATE=${UDP_RATE:-2G}
 UDP_SEARCH=${UDP_SEARCH:-1}
 UDP_PROBE=${UDP_PROBE:-3}
+UDP_ARGS=${UDP_ARGS:--l 1200 -w 4M}
 VPNS=${VPNS-plain wireguard openvpn strongswan mipsec}
 IKE_N=${IKE_N:-500}
 IKE_RESPONDER=${IKE_RESPONDER:-strongswan}
@@ -326,19 +329,19 @@ for l in open(sys.argv[1]):
         print(int(d["gbps"] * 1.1e9))' "$RES" "$name")
 	[ -n "$r" ] || return 0
 	for i in 1 2 3 4 5 6; do
-		out=$(DURATION=$UDP_PROBE iperf "$name" "udp_probe$i" -u -b "$r" -l 1200) || break
+		out=$(DURATION=$UDP_PROBE iperf "$name" "udp_probe$i" -u -b "$r" $UDP_ARGS) || break
 		echo "    probe -b $((r / 1000000))M: $out"
 		if [ "$i" = 1 ] && _udp_ok "$name" "udp_probe$i"; then
 			# fine at once: go up while it stays below 1 %
 			local j=1 good=$i
 			while [ $j -le 4 ]; do
 				r=$((r * 5 / 4))
-				out=$(DURATION=$UDP_PROBE iperf "$name" "udp_up$j" -u -b "$r" -l 1200) || break
+				out=$(DURATION=$UDP_PROBE iperf "$name" "udp_up$j" -u -b "$r" $UDP_ARGS) || break
 				echo "    probe -b $((r / 1000000))M: $out"
 				_udp_ok "$name" "udp_up$j" || break
 				good=up$j; j=$((j + 1))
 			done
-			_udp_keep "$name" "udp_$( [ "$good" = 1 ] && echo probe1 || echo "$good")"
+			_udp_keep "$name" "udp_$([ "$good" = 1 ] && echo probe1 || echo "$good")"
 			return 0
 		fi
 		if _udp_ok "$name" "udp_probe$i"; then
@@ -364,8 +367,12 @@ bench_vpn() {	# bench_vpn NAME UPFN DOWNFN
 		if ping_ok a 10.10.0.2 || { sleep 1; ping_ok a 10.10.0.2; }; then
 			echo "  TCP a->b: $(iperf "$name" tcp_ab)"
 			echo "  TCP b->a: $(iperf "$name" tcp_ba -R)"
-			echo "  UDP a->b: $(iperf "$name" udp_ab -u -b "$UDP_RATE" -l 1200)"
-			[ "$UDP_SEARCH" = 0 ] || udp_search "$name"
+			echo "  UDP a->b: $(iperf "$name" udp_ab -u -b "$UDP_RATE" $UDP_ARGS)"
+			if _udp_ok "$name" udp_ab; then
+				_udp_keep "$name" udp_ab
+			elif [ "$UDP_SEARCH" != 0 ]; then
+				udp_search "$name"
+			fi
 		else
 			fail "$name: no ping through the tunnel"
 		fi

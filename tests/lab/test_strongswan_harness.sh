@@ -10,7 +10,9 @@
 # the libipsec TUN counters rise), a CHILD rekey and an IKE rekey while a
 # ping runs (new SPIs, old SAs gone, at most 2 echo requests lost), and
 # `terminate` removes the SAs on both ends (DELETE reached the responder).
-# Then charon-cmd as an alternative initiator (RSA certificate) against the
+# pki.sh's bad certificates (expired, not yet valid, revoked, other CA,
+# wrong identity) presented by b are each refused by a with
+# AUTHENTICATION_FAILED and the matching reason in its log.  Then charon-cmd as an alternative initiator (RSA certificate) against the
 # same responder.  Exit 77 if strongSwan is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -149,7 +151,7 @@ lost() {	# lost OUT: transmitted - received
 }
 
 say "CHILD rekey under ping"
-ping_run b 10.10.0.2 10.10.0.1 3 "$LAB_STATE/ping1"; p=$!
+ping_run b 10.10.0.2 10.10.0.1 2 "$LAB_STATE/ping1"; p=$!
 sleep 0.5
 need "b rekeys the CHILD SA" ss_rekey_child b net
 new_ok() {
@@ -167,7 +169,7 @@ check "b pings through the rekeyed CHILD SA" ping_ok b 10.10.0.1
 
 say "IKE rekey under ping"
 ike0=$(ss_ike_spis a gw || true)
-ping_run a 10.10.0.1 10.10.0.2 3 "$LAB_STATE/ping2"; p=$!
+ping_run a 10.10.0.1 10.10.0.2 2 "$LAB_STATE/ping2"; p=$!
 sleep 0.5
 need "b rekeys the IKE SA" ss_rekey_ike b gw
 ike_new() {
@@ -191,7 +193,36 @@ wait_for 5 "b has no SA" no_sa b
 wait_for 5 "a has no SA (DELETE received)" no_sa a
 check_not "no ping through a torn-down tunnel" ping_ok b 10.10.0.1
 cp "$LAB_STATE/ss-a/charon.log" "$LAB_STATE/ss-a/charon.log.swanctl"
+cp "$LAB_STATE/ss-b/charon.log" "$LAB_STATE/ss-b/charon.log.swanctl"
 check "a logged the DELETE" grep -q "received DELETE for IKE_SA" "$LAB_STATE/ss-a/charon.log"
+
+say "bad certificates from pki.sh are refused by a"
+# b presents each bad certificate in turn; a must refuse it for the reason
+# in its name (log line) and answer AUTHENTICATION_FAILED.
+declare -A why=(
+	[expired]="certificate invalid \(valid from .* 2020 to .* 2021\)"
+	[notyet]="certificate invalid \(valid from .* 2040 to .* 2041\)"
+	[revoked]="certificate was revoked"
+	[otherca]="no trusted issuer|no issuer certificate found"
+	[wrongid]="no peer config found|no matching peer config found"
+)
+for bad in expired notyet revoked otherca wrongid; do
+	me=gw-b
+	[ $bad = wrongid ] && me=gw-x
+	conf "$LAB_STATE/ss-b" $me gw-a 10.0.0.2 10.0.0.1 10.10.0.2/32 10.10.0.1/32 "" $bad
+	ss_load b > /dev/null 2>&1
+	n0=$(wc -l < "$LAB_STATE/ss-a/charon.log")
+	t0=$(now_ms)
+	check_not "b with $bad.crt: IKE_AUTH fails" ss_initiate b net gw
+	took=$(( $(now_ms) - t0 ))
+	tail -n +"$((n0 + 1))" "$LAB_STATE/ss-a/charon.log" > "$LAB_STATE/bad-$bad.log"
+	echo "$bad: refused in $took ms: $(grep -E "${why[$bad]}" "$LAB_STATE/bad-$bad.log" |
+		tail -n1 | cut -d' ' -f3- | cut -c1-150)"
+	check "a says why for $bad.crt (${why[$bad]})" grep -qE "${why[$bad]}" "$LAB_STATE/bad-$bad.log"
+	check "a answered AUTHENTICATION_FAILED for $bad.crt" \
+		grep -q "generating IKE_AUTH response 1 \[ N(AUTH_FAILED) \]" "$LAB_STATE/bad-$bad.log"
+	[ "$LAB_OK" = 1 ] || grep -E "\[(CFG|IKE)\]" "$LAB_STATE/bad-$bad.log" | tail -n 30
+done
 
 say "charon-cmd (RSA certificate) as the initiator"
 need "charon in b stops" ss_stop b
@@ -219,6 +250,6 @@ wait_for 5 "a has no SA after charon-cmd left" no_sa a
 need "charon in a stops" ss_stop a
 for n in a b; do
 	check_not "$n: charon logged no error" grep -E "\[(IKE|CFG|LIB|KNL|NET|ENC)\] .*(error|failed)" \
-		"$LAB_STATE/ss-$n/charon.log${n/a/.swanctl}"
+		"$LAB_STATE/ss-$n/charon.log.swanctl"
 done
 finish

@@ -242,26 +242,18 @@ ss_rekey_ike() { ss_swanctl "$1" --rekey --ike "$2"; }
 ss_sas() { ss_swanctl "$1" --list-sas --raw; }
 
 # ss_has_sa NODE IKE [CHILD]: swanctl's raw output is one line per IKE SA,
-# "NAME {... state=ESTABLISHED ... child-sas {CHILD-N {... state=INSTALLED".
+# "list-sa event {NAME {... state=ESTABLISHED ... child-sas {CHILD-N {...
+# state=INSTALLED ...}}}}".  (grep, not Python: this is polled.)
 ss_has_sa() {
-	local node=$1 ike=$2 child=${3:-} out
+	local node=$1 ike=$2 child=${3:-} out line
 	out=$(ss_sas "$node") || return 1
-	/usr/bin/python3 - "$ike" "$child" "$out" <<'PY'
-import re, sys
-ike, child, out = sys.argv[1:4]
-for line in out.splitlines():
-    line = line.strip()
-    if not line.startswith("list-sa event {" + ike + " {"):
-        continue
-    if not re.search(r"\bstate=ESTABLISHED\b", line.split("child-sas")[0]):
-        continue
-    if not child:
-        sys.exit(0)
-    for m in re.finditer(r"\b" + re.escape(child) + r"-\d+ \{([^{}]*)", line):
-        if "state=INSTALLED" in m.group(1):
-            sys.exit(0)
-sys.exit(1)
-PY
+	while IFS= read -r line; do
+		case $line in "list-sa event {$ike {"*) ;; *) continue ;; esac
+		case ${line%%child-sas*} in *" state=ESTABLISHED "*) ;; *) continue ;; esac
+		[ -n "$child" ] || return 0
+		grep -qE "(^|[ {])$child-[0-9]+ \{[^{}]*state=INSTALLED" <<< "$line" && return 0
+	done <<< "$out"
+	return 1
 }
 
 ss_wait_sa() {
@@ -269,38 +261,27 @@ ss_wait_sa() {
 	_ss_poll "$timeout" ss_has_sa "$node" "$ike" "$child"
 }
 
-# ss_child_spis NODE CHILD: the SPIs of the newest INSTALLED CHILD SA.
+# ss_child_spis NODE CHILD: "spi-in spi-out" of the newest INSTALLED CHILD SA.
 ss_child_spis() {
-	ss_sas "$1" | /usr/bin/python3 -c '
-import re, sys
-child = sys.argv[1]
-best = None
-for m in re.finditer(r"\b" + re.escape(child) + r"-(\d+) \{([^{}]*)\}", sys.stdin.read()):
-    body = m.group(2)
-    if "state=INSTALLED" not in body:
-        continue
-    i = re.search(r"\bspi-in=([0-9a-f]+)", body)
-    o = re.search(r"\bspi-out=([0-9a-f]+)", body)
-    if i and o and (best is None or int(m.group(1)) > best[0]):
-        best = (int(m.group(1)), i.group(1), o.group(1))
-if best is None:
-    sys.exit(1)
-print(best[1], best[2])' "$2"
+	local best
+	best=$(ss_sas "$1" | grep -oE "(^|[ {])$2-[0-9]+ \{[^{}]*\}" | grep "state=INSTALLED" |
+		sed -E 's/^[ {]?[^ ]*-([0-9]+) .*spi-in=([0-9a-f]+) spi-out=([0-9a-f]+).*/\1 \2 \3/' |
+		sort -n | tail -n 1)
+	[ -n "$best" ] || return 1
+	echo "${best#* }"
 }
 
+# ss_ike_spis NODE IKE: "initiator-spi responder-spi" of the ESTABLISHED IKE SA.
 ss_ike_spis() {
-	ss_sas "$1" | /usr/bin/python3 -c '
-import re, sys
-ike = sys.argv[1]
-for line in sys.stdin:
-    if line.strip().startswith("list-sa event {" + ike + " {"):
-        head = line.split("child-sas")[0]
-        i = re.search(r"\binitiator-spi=([0-9a-f]+)", head)
-        r = re.search(r"\bresponder-spi=([0-9a-f]+)", head)
-        if i and r and "state=ESTABLISHED" in head:
-            print(i.group(1), r.group(1))
-            sys.exit(0)
-sys.exit(1)' "$2"
+	local line head
+	while IFS= read -r line; do
+		case $line in "list-sa event {$2 {"*) ;; *) continue ;; esac
+		head=${line%%child-sas*}
+		case $head in *" state=ESTABLISHED "*) ;; *) continue ;; esac
+		sed -E 's/.* initiator-spi=([0-9a-f]+) responder-spi=([0-9a-f]+) .*/\1 \2/' <<< "$head"
+		return 0
+	done < <(ss_sas "$1")
+	return 1
 }
 
 ss_cmd_start() {

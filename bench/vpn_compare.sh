@@ -33,6 +33,7 @@
 #   mipsec"), IKE_N (500, 0 = no IKE bench), IKE_RESPONDER (strongswan;
 #   mipsec once the IKE responder exists), KEEP=DIR to keep logs/JSON.
 #   Runs as root (or rootless through lab/run-test when not root).
+# shellcheck disable=SC2086 # UDP_ARGS is meant to split into words
 set -u
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 

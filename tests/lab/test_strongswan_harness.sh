@@ -161,7 +161,7 @@ new_ok() {
 }
 wait_for 5 "a's installed CHILD SA has new SPIs" new_ok
 wait "$p" || true
-cat "$LAB_STATE/ping1" | tail -n 2 | sed 's/^/    /'
+tail -n 2 "$LAB_STATE/ping1" | sed 's/^/    /'
 check "at most 2 echo requests lost across the CHILD rekey" test "$(lost "$LAB_STATE/ping1")" -le 2
 old_gone() { ! ss_sas a | grep -q "spi-in=$ain"; }
 wait_for 5 "the old CHILD SA is deleted on a" old_gone

@@ -23,7 +23,8 @@
 # Then the IKE handshake rate of a strongSwan responder (ECDSA P-256
 # certificates, group 19, IKE_SA_INIT + IKE_AUTH, no CHILD SA): a strongSwan
 # initiator in b opens IKE_N IKE SAs at once through vici (Debian builds no
-# load-tester plugin, see bench/README.md), counted at the responder.
+# load-tester plugin, see bench/README.md), counted at the initiator;
+# IKE_RESPONDER=mipsec measures mipsecd's responder the same way.
 #
 # usage: bench/vpn_compare.sh [BUILD_DIR]
 #   BUILD_DIR: where mipsecd is (default build-rel, then build)
@@ -399,33 +400,82 @@ done
 # vici: the strongSwan control protocol (length-prefixed packets, a command
 # name and key/value elements); `initiate` with timeout -1 returns at once,
 # so one client can start IKE_N IKE SAs as fast as charon takes them.
-ike_bench() {
-	local resp=$1 n=$IKE_N rp t0 c0 c1 t1 ip=""
-	say "IKE handshakes: $resp responder in a, strongSwan initiator in b, $n IKE SAs"
-	if [ "$resp" != strongswan ]; then
-		echo "SKIP: no $resp IKE responder yet"; return 0
+# The mipsec IKE responder: role ipsec with the `ike` block of the IKE
+# engine's brief (docs/config-ike.md once it lands; MIPSEC_IKE_CONF=FILE
+# overrides, @PKI@ and @STATE@ replaced).  Returns 2 (skip) while mipsecd
+# does not accept it.
+ike_mipsec_up() {
+	local conf=$W/ike-mipsec.conf
+	[ -x "${MIPSECD:-}" ] || { echo "mipsecd not built (${MIPSECD:-unset})"; return 2; }
+	if [ -n "${MIPSEC_IKE_CONF:-}" ]; then
+		sed -e "s|@PKI@|$pki|g" -e "s|@STATE@|$W|g" "$MIPSEC_IKE_CONF" > "$conf"
+	else
+		cat > "$conf" <<EOF
+node = { name = "a"; };
+control = { socket = "$W/ike-mipsec.sock"; };
+roles = ["ipsec"];
+ipsec = {
+  tun = "ipsec0";
+  tun_addresses = ["10.10.0.1/32"];
+  listen = "0.0.0.0";
+  ike = {
+    certificate = "$pki/gw-a.crt"; private_key = "$pki/gw-a.key";
+    ca = ["$pki/ca.crt"]; crl = ["$pki/ca.crl.pem"];
+    local_id = "fqdn:gw-a.mipsec.test";
+    cookie_threshold = 100000;
+    peers = ( {
+      name = "gw-b"; remote = "any"; remote_id = "fqdn:gw-b.mipsec.test"; auth = "pubkey";
+      ike_proposals = ["aes128gcm16-prfsha256-ecp256"]; esp_proposals = ["aes128gcm16"];
+      mode = "tunnel"; local_ts = ["10.10.0.1/32"]; remote_ts = ["10.10.0.2/32"];
+      initiate = false;
+    } );
+  };
+};
+EOF
 	fi
+	if ! "$MIPSECD" -n -c "$conf" > "$W/ike-mipsec-check.log" 2>&1; then
+		echo "mipsecd has no IKE responder yet: $(head -n 2 "$W/ike-mipsec-check.log" | tr '\n' ' ')"
+		return 2
+	fi
+	nsenter --net="$(ns_of a)" "$MIPSECD" -c "$conf" > "$W/ike-mipsec.log" 2>&1 &
+	echo $! > "$W/ike-mipsec.pid"
+	_ss_poll 10 test -S "$W/ike-mipsec.sock" || { echo "mipsecd did not start"; tail -n 5 "$W/ike-mipsec.log"; return 1; }
+}
+
+ike_bench() {
+	local resp=$1 n=$IKE_N rp t0 c0 c1 t1 ip="" msg rc=0
+	say "IKE handshakes: $resp responder in a, strongSwan initiator in b, $n IKE SAs"
 	ss_available >/dev/null || { echo "SKIP: $(ss_available)"; return 0; }
-	ss_conf_pair "$W/ike-a" gw-a gw-b 10.0.0.1 10.0.0.2 10.10.0.1/32 10.10.0.2/32
-	ss_conf_pair "$W/ike-b" gw-b gw-a 10.0.0.2 10.0.0.1 10.10.0.2/32 10.10.0.1/32 \
-		"childless = force
-		encap = no"
-	# No CHILD SAs, so no kernel-libipsec (its TUN threads stay out of the
-	# measurement).
+	# No CHILD SAs (childless, RFC 6023), so no kernel-libipsec (its TUN
+	# threads stay out of the measurement).
 	local SS_PLUGINS=${SS_PLUGINS/kernel-libipsec /}
-	# The responder must not throttle one busy peer (block_threshold is 5
-	# half-open SAs per IP by default, cookies from 30): the point is its
-	# handshake cost, not its DoS defence.
-	ss_start a "$W/ike-a" "	dos_protection = no
+	case $resp in
+	strongswan)
+		ss_conf_pair "$W/ike-a" gw-a gw-b 10.0.0.1 10.0.0.2 10.10.0.1/32 10.10.0.2/32
+		# The responder must not throttle one busy peer (block_threshold
+		# is 5 half-open SAs per IP by default, cookies from 30): the
+		# point is its handshake cost, not its DoS defence.
+		ss_start a "$W/ike-a" "	dos_protection = no
 	block_threshold = 100000
 	cookie_threshold = 100000
 	init_limit_half_open = 0" > "$W/ike-a/start.log" 2>&1 ||
-		{ cat "$W/ike-a/start.log"; fail "IKE responder"; return 0; }
+			{ cat "$W/ike-a/start.log"; fail "IKE responder"; return 0; }
+		rp=$(cat "$W/ike-a/charon.pid") ;;
+	mipsec)
+		msg=$(ike_mipsec_up 2>&1) || rc=$?
+		if [ $rc = 2 ]; then echo "SKIP: $msg"; return 0; fi
+		[ $rc = 0 ] || { echo "$msg"; fail "mipsec IKE responder"; return 0; }
+		rp=$(cat "$W/ike-mipsec.pid") ;;
+	*) fail "unknown IKE responder $resp"; return 0 ;;
+	esac
+	ss_conf_pair "$W/ike-b" gw-b gw-a 10.0.0.2 10.0.0.1 10.10.0.2/32 10.10.0.1/32 \
+		"childless = force
+		encap = no"
 	ss_start b "$W/ike-b" "	reuse_ikesa = no
 	retransmit_timeout = 15.0" > "$W/ike-b/start.log" 2>&1 ||
 		{ cat "$W/ike-b/start.log"; fail "IKE initiator"; return 0; }
-	for f in "$W"/ike-?/charon.log; do : > "$f"; done
-	rp=$(cat "$W/ike-a/charon.pid"); ip=$(cat "$W/ike-b/charon.pid")
+	: > "$W/ike-b/charon.log"	# (charon appends: truncating is safe)
+	ip=$(cat "$W/ike-b/charon.pid")
 	c0=$(cpu "$rp"); local ci0; ci0=$(cpu "$ip")
 	t0=$(date +%s%N)
 	/usr/bin/python3 - "$W/ike-b/charon.vici" "$n" <<'PY' || { fail "vici initiate"; return 0; }
@@ -457,17 +507,18 @@ for i in range(n):
     if resp[0] != 1 or b"success\x00\x03yes" not in resp:
         sys.exit("initiate %d: unexpected answer %r" % (i, resp[:80]))
 PY
+	# Counted at the initiator, so that any responder can be measured.
 	established() {
 		local e
-		e=$(grep -c "IKE_SA gw\[[0-9]*\] established" "$W/ike-a/charon.log" 2>/dev/null) || e=0
+		e=$(grep -c "IKE_SA gw\[[0-9]*\] established" "$W/ike-b/charon.log" 2>/dev/null) || e=0
 		[ "$e" -ge "$n" ]
 	}
 	if ! _ss_poll 120 established; then
-		fail "the responder established only $(grep -c 'IKE_SA gw\[[0-9]*\] established' "$W/ike-a/charon.log") of $n IKE SAs"
+		fail "only $(grep -c 'IKE_SA gw\[[0-9]*\] established' "$W/ike-b/charon.log") of $n IKE SAs were established"
 	fi
 	t1=$(date +%s%N)
 	c1=$(cpu "$rp"); local ci1; ci1=$(cpu "$ip")
-	local done_n; done_n=$(grep -c "IKE_SA gw\[[0-9]*\] established" "$W/ike-a/charon.log")
+	local done_n; done_n=$(grep -c "IKE_SA gw\[[0-9]*\] established" "$W/ike-b/charon.log")
 	/usr/bin/python3 - "$done_n" "$t0" "$t1" $((c1 - c0)) $((ci1 - ci0)) "$HZ" "$RES" "$resp" <<'PY'
 import json, sys
 n, t0, t1, cr, ci, hz = (int(x) for x in sys.argv[1:7])
@@ -481,7 +532,8 @@ print("%d IKE SAs in %.2f s: %.0f handshakes/s; responder CPU %.2f s (%.0f hands
       % (n, wall, n / wall, cr / hz, r["rate_per_responder_cpu_s"] or 0, ci / hz))
 PY
 	check_not "no retransmissions by the initiator" grep -q "retransmit" "$W/ike-b/charon.log"
-	ss_stop b; ss_stop a
+	ss_stop b
+	if [ "$resp" = strongswan ]; then ss_stop a; else stop_pids "$rp"; fi
 }
 [ "$IKE_N" = 0 ] || ike_bench "$IKE_RESPONDER"
 

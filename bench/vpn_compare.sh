@@ -590,5 +590,11 @@ for r in rows:
         print("IKE %s responder: %.0f handshakes/s (%d in %.2f s), %.0f per responder CPU-second"
               % (r["ike"], r["rate"], r["handshakes"], r["wall_s"], r["rate_per_responder_cpu_s"] or 0))
 PY
-cp -r "$W"/*.json "$W"/*/charon.log "$OUT/" 2>/dev/null || true
+# keep the per-run JSON and the daemons' logs (LAB_STATE goes with the lab)
+cp "$W"/*.json "$W"/*.log "$W"/*.conf "$OUT/" 2>/dev/null || true
+for d in ss-a ss-b ike-a ike-b wg-a wg-b ovpn-a ovpn-b; do
+	[ -d "$W/$d" ] || continue
+	mkdir -p "$OUT/$d"
+	cp "$W/$d"/*.log "$W/$d"/*.conf "$W/$d/log" "$OUT/$d/" 2>/dev/null || true
+done
 finish

@@ -579,8 +579,9 @@ if "mipsec" in tab:
     others = [v for v in tab if v not in ("mipsec", "plain")]
     for i, what in ((0, "TCP a->b"), (1, "TCP b->a"), (2, "UDP at UDP_RATE"), (3, "UDP < 1 % loss")):
         m = tab["mipsec"][i]
-        best = max((tab[o][i]["gbps"], o) for o in others if tab[o][i]) if others else None
-        if m and best:
+        cand = [(tab[o][i]["gbps"], o) for o in others if tab[o][i]]
+        best = max(cand) if cand else None
+        if m and best and best[0] > 0:
             print("mipsec / best other (%s), %s: %.2fx" % (best[1], what, m["gbps"] / best[0]))
     ct = [tab[o][4] for o in others if tab[o][4]]
     if tab["mipsec"][4] and ct:

@@ -9,6 +9,9 @@ libssl-dev libevent-dev libmnl-dev libconfig-dev libjansson-dev
 libmicrohttpd-dev libsqlite3-dev libcmocka-dev
 python3 python3-scapy tshark tcpdump
 iproute2 nftables iputils-ping curl socat iperf3 util-linux procps
+strongswan-charon strongswan-swanctl charon-cmd libcharon-extra-plugins
+libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki
+wireguard-go wireguard-tools openvpn python3-cryptography
 "
 
 missing=""

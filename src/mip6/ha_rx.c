@@ -331,6 +331,13 @@ static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_cha
 	bool coa_is_hoa = false;
 
 	counter_inc(&c_bu_rx);
+	if (sec->kind == MIP6_SEC_TUN) {
+		/* RFC 4877 §4.1: BUs belong in the transport SA, never the tunnel. */
+		counter_inc(&c_bu_wrong_sa);
+		mip6_sec_log_drop(&rl_bu_wrong, MOD, "Binding Update in the tunnel SA", c->ip.src,
+				  &rx->peer);
+		return;
+	}
 	if (c->hoa) {
 		/* RFC 6275 §9.5.1: the CoA is the source (or the Alternate
 		 * Care-of Address option); the binding keeps the outer source,

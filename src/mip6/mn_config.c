@@ -228,6 +228,9 @@ static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct m
 		return;
 	cfg_check_known(ctx, g, known);
 	c->has_ipsec = mip6_sec_keycfg_parse(ctx, g, &c->ipsec);
+	/* Room for IPv6 + ESP outside (docs/mip6-transport.md "With IPsec"). */
+	if (c->has_ipsec && !config_setting_get_member(b, "tun_mtu"))
+		c->tun_mtu = 1320;
 	if (cfg_string(ctx, g, "esp_sa_file", false, &path) && path) {
 		if (!path[0] || strlen(path) >= sizeof(c->esp_sa_file))
 			cfg_error(ctx, config_setting_get_member(g, "esp_sa_file"),

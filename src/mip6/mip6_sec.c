@@ -94,6 +94,13 @@ static unsigned spi_hash(uint32_t spi)
 
 static json_t *table_dump(void *arg) { return mip6_sec_dump(arg); }
 
+static struct mip6_sec *instances[2];
+
+struct mip6_sec *mip6_sec_instance(enum mip6_sec_side side)
+{
+	return instances[side == MIP6_SEC_HA];
+}
+
 struct mip6_sec *mip6_sec_new(enum mip6_sec_side side, const char *table_name)
 {
 	struct mip6_sec *s = calloc(1, sizeof(*s));
@@ -114,6 +121,7 @@ struct mip6_sec *mip6_sec_new(enum mip6_sec_side side, const char *table_name)
 		s->tbl.dump = table_dump;
 		s->tbl.arg = s;
 		table_register(&s->tbl);
+		instances[side == MIP6_SEC_HA] = s;
 	}
 	return s;
 }
@@ -152,6 +160,8 @@ void mip6_sec_free(struct mip6_sec *s)
 		return;
 	if (s->tbl.name)
 		table_unregister(&s->tbl);
+	if (instances[s->side == MIP6_SEC_HA] == s)
+		instances[s->side == MIP6_SEC_HA] = NULL;
 	for (unsigned i = 0; i < NBUCKETS; i++) {
 		struct mip6_sec_set *set = s->by_hoa[i], *n;
 		for (; set; set = n) {

@@ -64,8 +64,17 @@ struct mip6_sec_sas {
 	struct sa_params mh_in, mh_out, tun_in, tun_out;
 };
 
+/* table_name != NULL: the role's instance, dumpable as that table and
+ * found by mip6_sec_instance(). */
 struct mip6_sec *mip6_sec_new(enum mip6_sec_side side, const char *table_name);
 void mip6_sec_free(struct mip6_sec *s);
+
+/* The seam for the IKEv2 engine: the running ha (MIP6_SEC_HA) or mn role's
+ * sets, NULL when that role runs without an `ipsec` block. The engine
+ * calls mip6_sec_install() on it for each CHILD SA pair it negotiates for
+ * a home address (transport pair with MH-type selectors 5/6, tunnel pair),
+ * and mip6_sec_remove() on DELETE. */
+struct mip6_sec *mip6_sec_instance(enum mip6_sec_side side);
 
 /* Installs (or replaces: a rekey) the set of home address `hoa`. The
  * params' dir and mode are forced (in/out, transport/tunnel); their

@@ -294,6 +294,13 @@ static void test_install_errors(void **state)
 	assert_int_equal(mip6_sec_install(p.ha, &h5, &s, err, sizeof(err)), 0);
 	assert_int_equal(mip6_sec_count(p.ha), 2);
 	assert_int_equal(mip6_sec_find(p.ha, &h5)->mh_in->spi, 0x4001);
+	/* only role instances (with a table) are what the IKE engine finds */
+	assert_null(mip6_sec_instance(MIP6_SEC_HA));
+	struct mip6_sec *role = mip6_sec_new(MIP6_SEC_HA, "mip6_sa_test");
+	assert_ptr_equal(mip6_sec_instance(MIP6_SEC_HA), role);
+	assert_null(mip6_sec_instance(MIP6_SEC_MN));
+	mip6_sec_free(role);
+	assert_null(mip6_sec_instance(MIP6_SEC_HA));
 	json_t *d = mip6_sec_dump(p.ha);
 	assert_int_equal(json_array_size(d), 2);
 	json_decref(d);

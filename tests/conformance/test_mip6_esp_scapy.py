@@ -22,6 +22,10 @@ sockets (RFC 5555), and checks:
    ESP packet twice (anti-replay: mipsec_esp_replay_total), an unknown
    SPI, a plain reverse-tunnelled packet (ha_tunnel_unprotected) and
    one of ::5 in ::4's tunnel SA (ha_tunnel_wrong_sa);
+ - IPv4 care-of address (RFC 5555): ::5 moves to an IPv4 CoA; its BU
+   IPv6(src=HoA, dst=HA) / ESP / MH(BU + IPv4 CoA option) over IPv4 is
+   accepted, the BA IPv6(HA -> HoA) / ESP / MH(BA) decrypts, the tunnel
+   works both ways over IPv4 in the same SAs (no rekey);
  - the esp_sa file the HA exported holds one Wireshark record per SA.
 """
 import json
@@ -47,7 +51,8 @@ try:
     from scapy.all import conf, raw  # noqa: E402
     from scapy.layers.inet import UDP  # noqa: E402
     from scapy.layers.inet6 import (HAO, IPv6, IPv6ExtHdrDestOpt,  # noqa: E402
-                                    IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BU)
+                                    IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BU,
+                                    MIP6OptUnknown)
     from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
     import cryptography  # noqa: F401,E402
 except ImportError as e:
@@ -63,6 +68,7 @@ HA = "2001:db8:8::1"
 HOA, HOA5 = "2001:db8:8::4", "2001:db8:8::5"
 COA, COA5 = "2001:db8:c::2", "2001:db8:c::5"
 HOME_HOST = "2001:db8:f::1"
+HA4, COA4 = "10.0.8.1", "10.0.9.2"
 A, H = 64, 32
 FAILURES = []
 TMP = tempfile.mkdtemp(prefix="test_mip6_esp_scapy.")
@@ -130,6 +136,8 @@ def setup_net():
     sh("ip", "link", "set", "home0", "up")
     sh("ip", "link", "set", "homepeer", "up")
     sh("ip", "-6", "addr", "add", HA + "/64", "dev", "home0", "nodad")
+    sh("ip", "addr", "add", HA4 + "/24", "dev", "home0")
+    sh("ip", "addr", "add", COA4 + "/32", "dev", "lo")
     for a in (COA, COA5, HOME_HOST):
         sh("ip", "-6", "addr", "add", a + "/128", "dev", "lo", "nodad")
 
@@ -156,6 +164,7 @@ ha = {
   home_link = "home0";
   home_prefixes = [ "2001:db8:8::/64" ];
   address = "%s";
+  address4 = "%s";
   max_lifetime = 200;
   ipsec = {
     require = true;
@@ -163,7 +172,7 @@ ha = {
     bindings = ( %s, %s );
   };
 };
-""" % (CTL, HA, ESP_SA, binding_conf(HOA, SETS[HOA]), binding_conf(HOA5, SETS[HOA5])))
+""" % (CTL, HA, HA4, ESP_SA, binding_conf(HOA, SETS[HOA]), binding_conf(HOA5, SETS[HOA5])))
     return path
 
 
@@ -190,11 +199,14 @@ def sa(spi, k, xform, tunnel=None):
 class MN:
     """A mobile node: its UDP socket at the CoA and scapy's four SAs."""
 
-    def __init__(self, hoa, coa):
+    def __init__(self, hoa, coa, family=socket.AF_INET6):
         s = SETS[hoa]
         self.hoa, self.coa = hoa, coa
-        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((coa, 0))
+        self.ha = (HA, 4191) if family == socket.AF_INET6 else (HA4, 4191)
+        if family == socket.AF_INET:
+            coa = hoa	# RFC 5555: the IPv6 header names the home address
         self.mh_out = sa(s["mh_in"], s["k_mh_in"], s["xform"])
         self.mh_in = sa(s["mh_out"], s["k_mh_out"], s["xform"])
         self.tun_out = sa(s["tun_in"], s["k_tun_in"], s["xform"], IPv6(src=coa, dst=HA))
@@ -202,7 +214,7 @@ class MN:
         self.seq = 100
 
     def send(self, pkt):
-        self.sock.sendto(raw(pkt), (HA, 4191))
+        self.sock.sendto(raw(pkt), self.ha)
 
     def recv(self, timeout=3):
         self.sock.settimeout(timeout)
@@ -363,6 +375,57 @@ def test_tunnel(mn4, mn5):
     home.close()
 
 
+def test_ipv4_coa(mn5):
+    mn = MN(HOA5, COA4, socket.AF_INET)
+    # The same SAs, sequence numbers going on (the HA's replay window
+    # remembers them); only the tunnel's outer IPv6 header changes.
+    mn.mh_out, mn.mh_in, mn.tun_out, mn.tun_in = mn5.mh_out, mn5.mh_in, mn5.tun_out, mn5.tun_in
+    mn.tun_out.tunnel_header = IPv6(src=HOA5, dst=HA)
+    mn.seq = 200
+    v4coa = MIP6OptUnknown(otype=32, olen=6, odata=b"\0\0" + socket.inet_aton(COA4))
+    bu = IPv6(src=HOA5, dst=HA) / MIP6MH_BU(seq=mn.seq, flags=A | H, mhtime=50, options=[v4coa])
+    mn.send(mn.mh_out.encrypt(bu))
+    p = mn.recv()
+    check(p is not None and p.haslayer(ESP) and p[IPv6].src == HA and p[IPv6].dst == HOA5 and
+          p[IPv6].nh == 50 and p[ESP].spi == SETS[HOA5]["mh_out"],
+          "IPv4 CoA: BA as IPv6(HA -> HoA) / ESP over IPv4 (%s)" % (p and p.summary()))
+    if p is not None and p.haslayer(ESP):
+        try:
+            d = IPv6(raw(mn.mh_in.decrypt(p)))
+            ba = d.getlayer(MIP6MH_BA)
+            check(ba is not None and ba.status == 0 and ba.seq == mn.seq,
+                  "IPv4 CoA: scapy decrypts a BA status 0 (%s)" % (ba and ba.status))
+        except Exception as e:  # noqa: BLE001
+            check(False, "IPv4 CoA: scapy decrypts the BA (%s)" % e)
+    b = bindings().get(HOA5)
+    check(b is not None and b.get("care_of_address") == COA4,
+          "IPv4 CoA: binding %s -> %s (%s)" % (HOA5, COA4, b))
+    s5 = [x for x in (ctl("show", "mip6_sa") or []) if x["home_address"] == HOA5]
+    check(s5 and s5[0]["peer"] == COA4 and s5[0]["mh_in"]["spi"] == "0x%08x" % SETS[HOA5]["mh_in"],
+          "IPv4 CoA: the SA set moved to %s, same SPIs" % COA4)
+    home = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    home.bind((HOME_HOST, 6001))
+    home.settimeout(3)
+    home.sendto(b"hello-v4", (HOA5, 5000))
+    p = mn.recv()
+    ok = False
+    if p is not None and p.haslayer(ESP) and p[IPv6].dst == HOA5:
+        try:
+            d = IPv6(raw(mn.tun_in.decrypt(p)))
+            ok = d.dst == HOA5 and d.haslayer(UDP) and bytes(d[UDP].payload) == b"hello-v4"
+        except Exception:  # noqa: BLE001
+            ok = False
+    check(ok, "IPv4 CoA: tunnel HA -> MN in the tunnel SA over IPv4 (%s)" % (p and p.summary()))
+    inner = IPv6(src=HOA5, dst=HOME_HOST) / UDP(sport=5001, dport=6001) / b"hello-from-v4"
+    mn.send(mn.tun_out.encrypt(inner))
+    try:
+        data, frm = home.recvfrom(2048)
+    except socket.timeout:
+        data, frm = None, None
+    check(data == b"hello-from-v4", "IPv4 CoA: reverse tunnel in the tunnel SA reaches home (%s)" % (frm,))
+    home.close()
+
+
 def test_export():
     try:
         lines = [ln for ln in open(ESP_SA) if not ln.startswith("#")]
@@ -390,6 +453,7 @@ def main():
         test_register(mn5, SETS[HOA5]["mh_out"], "CBC BU for %s" % HOA5)
         test_refusals(mn4, mn5)
         test_tunnel(mn4, mn5)
+        test_ipv4_coa(mn5)
         test_export()
         st = ctl("stats") or {}
         print("ha counters:", {k: v for k, v in st.items()

@@ -333,6 +333,20 @@ bool mip6_sec_move(struct mip6_sec *s, const struct in6_addr *hoa, const struct 
 	return true;
 }
 
+bool mip6_sec_home_agent(struct mip6_sec *s, const struct in6_addr *hoa, const struct ip_addr *ha)
+{
+	struct mip6_sec_set *set = mip6_sec_find(s, hoa);
+
+	if (!set)
+		return false;
+	*(s->side == MIP6_SEC_MN ? &set->peer : &set->local) = *ha;
+	set_ends(set->mh_out, &set->local, &set->peer);
+	set_ends(set->tun_out, &set->local, &set->peer);
+	set_ends(set->mh_in, &set->peer, &set->local);
+	set_ends(set->tun_in, &set->peer, &set->local);
+	return true;
+}
+
 /* The esp_sa records with "*" addresses: the inner IPv6 header carries
  * the care-of address of the moment (or the home address with an IPv4
  * CoA), and the SPI alone identifies the SA. */

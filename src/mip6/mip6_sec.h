@@ -91,6 +91,10 @@ size_t mip6_sec_count(const struct mip6_sec *s);
  * keys, sequence numbers and replay windows stay. False when no set. */
 bool mip6_sec_move(struct mip6_sec *s, const struct in6_addr *hoa, const struct ip_addr *coa);
 
+/* The home agent's end of the set (MN: learnt by DHAAD, or the HA's IPv4
+ * address with an IPv4 CoA; HA: its own address). False when no set. */
+bool mip6_sec_home_agent(struct mip6_sec *s, const struct in6_addr *hoa, const struct ip_addr *ha);
+
 /* Writes the esp_sa records (Wireshark UAT, addresses wildcarded so that
  * they match whatever the care-of address was) to `path`. */
 int mip6_sec_export(const struct mip6_sec *s, const char *path);

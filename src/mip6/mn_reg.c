@@ -139,6 +139,7 @@ static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 	if (set) {
 		/* RFC 4877 §4.3: the SAs move with the BU, no rekeying. */
 		mip6_sec_move(mn->sec, &e->hoa, &coa);
+		mip6_sec_home_agent(mn->sec, &e->hoa, &dst);
 		if (mip6_sec_protect_mh(set, buf, sizeof(buf), &len) < 0) {
 			log_err(MOD, "BU not sent: ESP failed");
 			return;

@@ -47,7 +47,8 @@ check "ha1 took the BU from the transport SA" test "$(counter ha1 mipsec_mip6_se
 check "mn4 took the BA from the transport SA" test "$(counter mn4 mipsec_mip6_sec_mh_accepted_total)" -ge 1
 check "ha1's SA set for $HOA follows the CoA ($coa)" \
 	jtest ha1 "$SA_SET['peer'] == '$coa' and $SA_SET['mh_in']['spi'] == '0x00004101'" show mip6_sa
-check "mn4's SA set starts at the CoA" jtest mn4 "$SA_SET['local'] == '$coa'" show mip6_sa
+check "mn4's SA set runs from the CoA to the HA it found by DHAAD" \
+	jtest mn4 "$SA_SET['local'] == '$coa' and $SA_SET['peer'] == '$HA' and $SA_SET['tun_out']['dst'] == '$HA'" show mip6_sa
 ctl ha1 show mip6_sa | head -20
 
 say "traffic through the ESP tunnel"

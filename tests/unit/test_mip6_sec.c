@@ -260,6 +260,14 @@ static void test_move_keeps_keys(void **state)
 	assert_int_equal(mip6_sec_unprotect(p.ha, buf, len, &c, &r), 0);
 	struct in6_addr other = a6("2001:db8:8::5");
 	assert_false(mip6_sec_move(p.ha, &other, &coa2));
+	/* the HA end (DHAAD, or the HA's IPv4 address with an IPv4 CoA) */
+	struct ip_addr ha4 = { .family = AF_INET };
+	inet_pton(AF_INET, "10.8.0.1", &ha4.v4);
+	assert_true(mip6_sec_home_agent(p.mn, &p.hoa, &ha4));
+	assert_true(ip_addr_eq(&p.mset->mh_out->dst, &ha4));
+	assert_true(ip_addr_eq(&p.mset->tun_in->src, &ha4));
+	assert_true(ip_addr_eq(&p.mset->tun_out->src, &coa2));
+	assert_false(mip6_sec_home_agent(p.mn, &other, &ha4));
 	pair_free(&p);
 }
 

@@ -122,6 +122,14 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 	}
 	if (c.proto == PROTO_ICMPV6 && !c.fragment && c.len > 0 && rx->pkt[c.off] == ICMPV6_MPA &&
 	    !ipv6_upper_csum(rx->pkt, &c)) {
+		/* With IPsec the HA's MPA comes in the tunnel SA: a plain one
+		 * could renumber our home address (RFC 6275 §11.4.3). */
+		if (mn->sec && mn->rx_sec != MIP6_SEC_TUN) {
+			counter_inc(&mn_c_tun_unprot);
+			mip6_sec_log_drop(&rl_tun, MOD, "Mobile Prefix Advertisement without IPsec",
+					  c.ip.dst, &rx->peer);
+			return;
+		}
 		/* A Mobile Prefix Advertisement the HA tunnelled to the HoA. */
 		struct in6_addr src;
 		memcpy(&src, c.ip.src, 16);

@@ -239,7 +239,7 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 		.flags = d->bce_flags, .lifetime_s = d->lifetime_s, .peer = BCE_PEER_NONE,
 	};
 	uint64_t now = mono_ms();
-	int rc;
+	int rc = 0;
 
 	memcpy(&u.hoa, b->hoa, 16);
 	switch (d->action) {

@@ -217,7 +217,7 @@ static void parse_ro(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_c
  * of the home agent's binding for our home address. */
 static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
 {
-	static const char *const known[] = {
+	static const char *const ipsec_known[] = {
 		"xform", "mh_spi_in", "mh_spi_out", "mh_key_in", "mh_key_out", "tun_spi_in",
 		"tun_spi_out", "tun_key_in", "tun_key_out", "esp_sa_file", NULL,
 	};
@@ -226,7 +226,7 @@ static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct m
 
 	if (!g)
 		return;
-	cfg_check_known(ctx, g, known);
+	cfg_check_known(ctx, g, ipsec_known);
 	c->has_ipsec = mip6_sec_keycfg_parse(ctx, g, &c->ipsec);
 	/* Room for IPv6 + ESP outside (docs/mip6-transport.md "With IPsec"). */
 	if (c->has_ipsec && !config_setting_get_member(b, "tun_mtu"))

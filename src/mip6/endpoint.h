@@ -47,7 +47,8 @@ struct mip6_rx {
 };
 
 /* A host packet read from the TUN device: `pkt` has `headroom` writable
- * bytes in front of it. */
+ * bytes in front of it, and the whole buffer (headroom included) is
+ * MIP6_EP_BUFSZ bytes, so that ESP can be added in place. */
 struct mip6_tunpkt {
 	uint8_t *pkt;
 	size_t len;

@@ -157,6 +157,43 @@ static int open_store(struct ha *ha)
 	return 0;
 }
 
+bool ha_sec_required(const struct ha *ha, const struct in6_addr *hoa)
+{
+	return ha->sec && (ha->cfg->ipsec.require || mip6_sec_find(ha->sec, hoa));
+}
+
+/* The manually keyed SA sets of the `ipsec` block (RFC 4301 §4.5); the
+ * IKEv2 engine will call mip6_sec_install() the same way per CHILD SA. */
+static int sec_open(struct ha *ha)
+{
+	const struct ha_ipsec_cfg *ic = &ha->cfg->ipsec;
+	struct ip_addr local = { .family = AF_INET6, .v6 = ha->cfg->address }, any = { 0 };
+	char err[160], hb[INET6_ADDRSTRLEN];
+
+	if (!ic->enabled)
+		return 0;
+	ha->sec = mip6_sec_new(MIP6_SEC_HA, "mip6_sa");
+	if (!ha->sec)
+		return -1;
+	for (size_t i = 0; i < ic->n_bindings; i++) {
+		const struct ha_sec_binding *b = &ic->bindings[i];
+		struct ip_addr h = { .family = AF_INET6, .v6 = b->hoa };
+		struct mip6_sec_sas sas;
+		mip6_sec_keycfg_sas(&b->keys, &local, &any, &sas);
+		if (mip6_sec_install(ha->sec, &b->hoa, &sas, err, sizeof(err)) < 0) {
+			log_err(MOD, "cannot install the IPsec SAs hoa=%s err=\"%s\"",
+				ip_addr_fmt(&h, hb, sizeof(hb)), err);
+			return -1;
+		}
+	}
+	if (ic->esp_sa_file[0] && mip6_sec_export(ha->sec, ic->esp_sa_file) < 0)
+		log_warn(MOD, "cannot write esp_sa records path=%s err=\"%s\"", ic->esp_sa_file,
+			 strerror(errno));
+	log_info(MOD, "IPsec (RFC 4877) on require=%s home_addresses=%zu",
+		 ic->require ? "yes" : "no", mip6_sec_count(ha->sec));
+	return 0;
+}
+
 static void *ha_init(struct daemon *d, void *cfgp)
 {
 	struct ha_config *cfg = cfgp;
@@ -181,7 +218,10 @@ static void *ha_init(struct daemon *d, void *cfgp)
 		log_err(MOD, "home link not found iface=%s", cfg->home_link);
 		goto fail;
 	}
-	struct mip6_ep_config ec = { .port = cfg->port, .tun_name = cfg->tun, .tun_mtu = HA_TUN_MTU };
+	if (sec_open(ha) < 0)
+		goto fail;
+	struct mip6_ep_config ec = { .port = cfg->port, .tun_name = cfg->tun,
+				     .tun_mtu = cfg->ipsec.enabled ? HA_TUN_MTU_IPSEC : HA_TUN_MTU };
 	ec.bind6.family = AF_INET6;
 	if (cfg->has_address4)
 		ec.bind4.family = AF_INET;
@@ -232,6 +272,8 @@ static int ha_start(void *inst)
 		while ((e = bcache_next(ha->bc, &cur))) {
 			if (ha_fwd_add(ha, &e->hoa, e->flags & BCE_F_L, true) < 0)
 				continue;
+			if (ha->sec)	/* the SAs follow the restored care-of address */
+				mip6_sec_move(ha->sec, &e->hoa, &e->coa);
 			counter_inc(&c_restored);
 		}
 		log_info(MOD, "binding store loaded path=%s loaded=%zu expired=%zu bad=%zu",
@@ -280,8 +322,9 @@ static int ha_reload(void *inst, void *cfgp)
 	if (strcmp(n->home_link, o->home_link) || strcmp(n->tun, o->tun) ||
 	    strcmp(n->database, o->database) || n->port != o->port ||
 	    n->has_address4 != o->has_address4 ||
-	    memcmp(&n->address, &o->address, sizeof(n->address))) {
-		log_err(MOD, "home_link, tun, database, port and addresses change only with a restart");
+	    memcmp(&n->address, &o->address, sizeof(n->address)) ||
+	    memcmp(&n->ipsec, &o->ipsec, sizeof(n->ipsec))) {
+		log_err(MOD, "home_link, tun, database, port, addresses and ipsec change only with a restart");
 		return -1;
 	}
 	if (n->max_bindings > bcache_max_entries(ha->bc)) {
@@ -304,11 +347,15 @@ static json_t *ha_dump(void *inst)
 {
 	struct ha *ha = inst;
 
-	return json_pack("{s:b, s:I, s:I, s:s, s:I, s:o}", "started", ha->started, "bindings",
-			 (json_int_t)bcache_count(ha->bc), "max_bindings",
-			 (json_int_t)ha->cfg->max_bindings, "tun", ha->cfg->tun, "store_pending",
-			 (json_int_t)(ha->store ? bcache_store_pending(ha->store) : 0), "ha_list",
-			 ha_dhaad_dump(ha->dhaad));
+	json_t *o = json_pack("{s:b, s:I, s:I, s:s, s:I, s:o}", "started", ha->started, "bindings",
+			      (json_int_t)bcache_count(ha->bc), "max_bindings",
+			      (json_int_t)ha->cfg->max_bindings, "tun", ha->cfg->tun, "store_pending",
+			      (json_int_t)(ha->store ? bcache_store_pending(ha->store) : 0), "ha_list",
+			      ha_dhaad_dump(ha->dhaad));
+	if (o && ha->sec)
+		json_object_set_new(o, "ipsec", json_pack("{s:b, s:I}", "require",
+			ha->cfg->ipsec.require, "home_addresses", (json_int_t)mip6_sec_count(ha->sec)));
+	return o;
 }
 
 static void ha_destroy(void *inst)
@@ -328,6 +375,7 @@ static void ha_destroy(void *inst)
 	timer_deinit(&ha->flush_timer);
 	bcache_store_close(ha->store);
 	bcache_destroy(ha->bc);
+	mip6_sec_free(ha->sec);
 	ha_config_free(ha->cfg);
 	free(ha);
 }

@@ -23,12 +23,29 @@
 
 #include "core/addr.h"
 #include "daemon/cfg.h"
+#include "mip6/mip6_sec.h"
 
 struct bce;
 
 #define HA_MAX_PREFIXES 8
 #define HA_MAX_DENY 32
 #define HA_LIFETIME_INFINITE UINT32_MAX
+#define HA_MAX_SEC_BINDINGS 64
+
+/* RFC 4877 protection of one home address, manually keyed (the `ipsec`
+ * block, docs/config-ha.md); the IKEv2 engine will install the same SAs. */
+struct ha_sec_binding {
+	struct in6_addr hoa;
+	struct mip6_sec_keycfg keys;	/* _in: MN -> HA, _out: HA -> MN */
+};
+
+struct ha_ipsec_cfg {
+	bool enabled;			/* an `ipsec` block is present */
+	bool require;			/* every BU and tunnel packet must be in an SA */
+	char esp_sa_file[PATH_MAX];	/* Wireshark esp_sa records; empty: none */
+	struct ha_sec_binding bindings[HA_MAX_SEC_BINDINGS];
+	size_t n_bindings;
+};
 
 /* RFC 6275 §6.1.8 Binding Acknowledgement status values the HA sends. */
 enum ha_ba_status {
@@ -71,6 +88,7 @@ struct ha_config {
 	uint32_t nat_keepalive;		/* s, NAT Detection refresh time (RFC 5555) */
 	struct ip_prefix deny[HA_MAX_DENY];
 	size_t n_deny;
+	struct ha_ipsec_cfg ipsec;
 };
 
 void *ha_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

@@ -16,7 +16,7 @@
 static const char *const ha_known[] = {
 	"home_link", "home_prefixes", "address", "address4", "preference", "lifetime",
 	"max_bindings", "max_lifetime", "database", "tun", "proxy_nd", "refresh_advice",
-	"port", "nat_keepalive", "deny", NULL,
+	"port", "nat_keepalive", "deny", "ipsec", NULL,
 };
 
 static const config_setting_t *member(const config_setting_t *g, const char *name)
@@ -180,6 +180,59 @@ static void parse_deny(struct cfg_ctx *ctx, const config_setting_t *b, struct ha
 	}
 }
 
+/* ipsec = { require; esp_sa_file; bindings = ( { home_address; keys } ); } */
+static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct ha_config *c)
+{
+	static const char *const known[] = { "require", "esp_sa_file", "bindings", NULL };
+	static const char *const bknown[] = {
+		"home_address", "xform", "mh_spi_in", "mh_spi_out", "mh_key_in", "mh_key_out",
+		"tun_spi_in", "tun_spi_out", "tun_key_in", "tun_key_out", NULL,
+	};
+	const config_setting_t *g = cfg_member(ctx, b, "ipsec", CONFIG_TYPE_GROUP, false);
+	struct ha_ipsec_cfg *ic = &c->ipsec;
+	const char *path = NULL;
+
+	if (!g)
+		return;
+	cfg_check_known(ctx, g, known);
+	ic->enabled = true;
+	ic->require = true;
+	cfg_bool(ctx, g, "require", &ic->require);
+	if (cfg_string(ctx, g, "esp_sa_file", false, &path) && path) {
+		if (!path[0] || strlen(path) >= sizeof(ic->esp_sa_file))
+			cfg_error(ctx, member(g, "esp_sa_file"), "must be a path of 1 to %zu characters",
+				  sizeof(ic->esp_sa_file) - 1);
+		else
+			snprintf(ic->esp_sa_file, sizeof(ic->esp_sa_file), "%s", path);
+	}
+	const config_setting_t *l = cfg_member(ctx, g, "bindings", CONFIG_TYPE_LIST, false);
+	for (int i = 0; l && i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+		struct ha_sec_binding *sb = &ic->bindings[ic->n_bindings];
+		struct ip_prefix h;
+		if (i >= HA_MAX_SEC_BINDINGS) {
+			cfg_error(ctx, e, "more than %d IPsec bindings", HA_MAX_SEC_BINDINGS);
+			break;
+		}
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			cfg_error(ctx, e, "must be a group { home_address = ...; xform = ...; ... }");
+			continue;
+		}
+		cfg_check_known(ctx, e, bknown);
+		size_t before = ctx->n_errors;
+		if (cfg_prefix(ctx, e, "home_address", true, AF_INET6, false, &h) &&
+		    member(e, "home_address") && (h.len != 128 || ipv6_bad_hoa(h.addr.bytes)))
+			cfg_error(ctx, member(e, "home_address"), "must be one home address");
+		sb->hoa = h.addr.v6;
+		for (size_t k = 0; ctx->n_errors == before && k < ic->n_bindings; k++)
+			if (memcmp(&ic->bindings[k].hoa, &sb->hoa, 16) == 0)
+				cfg_error(ctx, member(e, "home_address"), "listed twice (bindings[%zu])", k);
+		mip6_sec_keycfg_parse(ctx, e, &sb->keys);
+		if (ctx->n_errors == before)
+			ic->n_bindings++;
+	}
+}
+
 static void parse_limits(struct cfg_ctx *ctx, const config_setting_t *b, struct ha_config *c)
 {
 	uint32_t v;
@@ -235,6 +288,7 @@ void *ha_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 	parse_addresses(ctx, block, c, ctx->n_errors == pre && c->n_prefixes > 0);
 	parse_deny(ctx, block, c);
 	parse_limits(ctx, block, c);
+	parse_ipsec(ctx, block, c);
 	if (strcmp(c->tun, c->home_link) == 0)
 		cfg_error(ctx, member(block, "tun"), "the tunnel device cannot be the home link '%s'",
 			  c->home_link);

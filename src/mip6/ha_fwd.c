@@ -33,11 +33,14 @@ static COUNTER_DEFINE(c_na_sent, "mipsec_ha_proxy_na_sent_total",
 		      "Unsolicited Neighbor Advertisements sent for new home addresses (RFC 6275 §10.4.1)");
 static COUNTER_DEFINE(c_na_err, "mipsec_ha_proxy_na_errors_total",
 		      "Unsolicited Neighbor Advertisements the kernel refused");
+static COUNTER_DEFINE(c_tun_nosa, "mipsec_ha_tunnel_no_sa_total",
+		      "Packets for a home address that requires IPsec but has no SA (dropped)");
 
 void ha_fwd_counters_register(void)
 {
 	static struct counter *const all[] = { &c_tun_pkts, &c_tun_nobind, &c_tun_bad,
-					       &c_route_err, &c_proxy_err, &c_na_sent, &c_na_err };
+					       &c_route_err, &c_proxy_err, &c_na_sent, &c_na_err,
+					       &c_tun_nosa };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		counter_register(all[i]);
 }
@@ -209,12 +212,12 @@ void ha_fwd_del(struct ha *ha, const struct in6_addr *hoa, bool lflag)
 		ha->routes_installed--;
 }
 
-int ha_fwd_send(struct ha *ha, const struct bce *e, const uint8_t *pkt, size_t len)
+/* The outer source is the address the MN registered with, so that NATs
+ * and the MN's own checks see one peer. */
+static struct ip_addr outer_src(const struct ha *ha, const struct bce *e)
 {
 	struct ip_addr src = { 0 };
 
-	/* The outer source is the address the MN registered with, so that
-	 * NATs and the MN's own checks see one peer. */
 	if (e->coa.family == AF_INET6) {
 		src.family = AF_INET6;
 		src.v6 = ha->cfg->address;
@@ -222,8 +225,58 @@ int ha_fwd_send(struct ha *ha, const struct bce *e, const uint8_t *pkt, size_t l
 		src.family = AF_INET;
 		src.v4 = ha->cfg->address4;
 	}
+	return src;
+}
+
+static int send_plain(struct ha *ha, const struct bce *e, const uint8_t *pkt, size_t len)
+{
+	struct ip_addr src = outer_src(ha, e);
+
 	return mip6_ep_send(ha->ep, &e->coa, e->coa_port ? e->coa_port : ha->cfg->port, &src,
 			    pkt, len);
+}
+
+/* RFC 4877 tunnel SA: IPv6(src=HA, dst=CoA) / ESP / the packet at
+ * buf + off, built in place (the ESP tunnel is the mobile tunnel, 001
+ * Fig. 22). With an IPv4 care-of address the IPv6 header names the home
+ * address, as the BA's does (RFC 5555 §4.3). */
+static int send_esp(struct ha *ha, const struct bce *e, struct mip6_sec_set *set, uint8_t *buf,
+		    size_t cap, size_t off, size_t len)
+{
+	const uint8_t *dst = e->coa.family == AF_INET6 ? e->coa.bytes : e->hoa.s6_addr;
+	size_t o, n;
+
+	if (mip6_sec_protect_tun(set, buf, cap, off, len, ha->cfg->address.s6_addr, dst, &o, &n) < 0)
+		return -1;
+	return send_plain(ha, e, buf + o, n);
+}
+
+/* NULL: plain tunnel; else the set to use. *drop: IPsec is required and
+ * no SA exists. */
+static struct mip6_sec_set *tun_set(struct ha *ha, const struct bce *e, bool *drop)
+{
+	struct mip6_sec_set *set = ha->sec ? mip6_sec_find(ha->sec, &e->hoa) : NULL;
+
+	*drop = !set && ha_sec_required(ha, &e->hoa);
+	if (*drop)
+		counter_inc(&c_tun_nosa);
+	return set;
+}
+
+int ha_fwd_send(struct ha *ha, const struct bce *e, const uint8_t *pkt, size_t len)
+{
+	static uint8_t scratch[MIP6_EP_BUFSZ];
+	bool drop;
+	struct mip6_sec_set *set = tun_set(ha, e, &drop);
+
+	if (drop)
+		return -EACCES;
+	if (!set)
+		return send_plain(ha, e, pkt, len);
+	if (len > sizeof(scratch) - MIP6_EP_HEADROOM)
+		return -EMSGSIZE;
+	memcpy(scratch + MIP6_EP_HEADROOM, pkt, len);
+	return send_esp(ha, e, set, scratch, sizeof(scratch), MIP6_EP_HEADROOM, len) < 0 ? -EIO : 0;
 }
 
 void ha_tun_in(void *arg, struct mip6_tunpkt *p)
@@ -242,6 +295,15 @@ void ha_tun_in(void *arg, struct mip6_tunpkt *p)
 		counter_inc(&c_tun_nobind);
 		return;
 	}
-	if (ha_fwd_send(ha, e, p->pkt, p->len) == 0)
+	bool drop;
+	struct mip6_sec_set *set = tun_set(ha, e, &drop);
+	int rc;
+	if (drop)
+		return;
+	if (set)	/* in place in the endpoint's TUN buffer (headroom in front) */
+		rc = send_esp(ha, e, set, p->pkt - p->headroom, MIP6_EP_BUFSZ, p->headroom, p->len);
+	else
+		rc = send_plain(ha, e, p->pkt, p->len);
+	if (rc == 0)
 		counter_inc(&c_tun_pkts);
 }

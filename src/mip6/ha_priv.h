@@ -8,6 +8,7 @@
 #include "mip6/bcache_store.h"
 #include "mip6/endpoint.h"
 #include "mip6/ha.h"
+#include "mip6/mip6_sec.h"
 #include "net/loop.h"
 #include "wire/exthdr.h"
 
@@ -17,6 +18,7 @@ struct ha_dhaad;
 
 #define HA_FLUSH_MS 100		/* binding store write-behind period */
 #define HA_TUN_MTU 1400		/* leaves room for IPv6/IPv4 + UDP outside */
+#define HA_TUN_MTU_IPSEC 1320	/* and for IPv6 + ESP (header, trailer, ICV) */
 #define HA_PKT_MAX 1280		/* BA, BE, MPA we build */
 
 struct ha {
@@ -38,7 +40,12 @@ struct ha {
 	int na_fd;			/* unsolicited proxy NAs on the home link, -1: none */
 	uint8_t lladdr[32];		/* home link's hardware address */
 	size_t lladdr_len;
+	struct mip6_sec *sec;		/* RFC 4877 SA sets, NULL: no `ipsec` block */
 };
+
+/* ha.c: IPsec is required for this home address (config `require`, or an
+ * SA set is installed for it). */
+bool ha_sec_required(const struct ha *ha, const struct in6_addr *hoa);
 
 /* ha.c */
 void ha_note_expiry(struct ha *ha, uint64_t expiry_ms);
@@ -59,7 +66,8 @@ void ha_fwd_close(struct ha *ha);
 int ha_fwd_add(struct ha *ha, const struct in6_addr *hoa, bool lflag, bool announce);
 void ha_fwd_del(struct ha *ha, const struct in6_addr *hoa, bool lflag);
 void ha_tun_in(void *arg, struct mip6_tunpkt *p);
-/* Tunnels an inner packet to the binding's care-of address. */
+/* Tunnels an inner packet to the binding's care-of address (in the home
+ * address's tunnel SA when it has one). */
 int ha_fwd_send(struct ha *ha, const struct bce *e, const uint8_t *pkt, size_t len);
 
 /* ha_dhaad.c */

@@ -52,6 +52,20 @@ static COUNTER_DEFINE(c_dhaad_tun, "mipsec_ha_dhaad_tunnel_requests_total",
 		      "Home Agent Address Discovery Requests received through the tunnel");
 static COUNTER_DEFINE(c_hao_nobind, "mipsec_ha_hao_no_binding_total",
 		      "Packets with a Home Address option and no binding for it (BE status 1)");
+static COUNTER_DEFINE(c_bu_unprot, "mipsec_ha_bu_unprotected_total",
+		      "Binding Updates dropped without a BA: IPsec is required for the home address and the BU came without ESP (RFC 4877 §4.1, 000 step 78)");
+static COUNTER_DEFINE(c_bu_wrong_sa, "mipsec_ha_bu_wrong_sa_total",
+		      "Binding Updates dropped without a BA: protected by an SA other than the transport SA of their home address");
+static COUNTER_DEFINE(c_tun_unprot, "mipsec_ha_tunnel_unprotected_total",
+		      "Tunnelled packets dropped: IPsec is required for the source home address and the packet came without ESP");
+static COUNTER_DEFINE(c_tun_wrong_sa, "mipsec_ha_tunnel_wrong_sa_total",
+		      "Tunnelled packets dropped: not in the tunnel SA of their source home address");
+static COUNTER_DEFINE(c_esp_drop, "mipsec_ha_esp_dropped_total",
+		      "ESP packets dropped: no SA, replayed, failed ICV or outside the SA's selectors (details in mipsec_esp_*)");
+
+/* One log line per kind of refusal and interval (forged traffic must not
+ * flood the log). */
+static struct mip6_sec_ratelog rl_bu_unprot, rl_bu_wrong, rl_tun_unprot, rl_tun_wrong, rl_esp;
 
 /* BA per status, BE per status. */
 static struct counter c_ba[HA_BA_N_STATUS];
@@ -67,7 +81,8 @@ void ha_rx_counters_register(void)
 		&c_bu_rx, &c_bu_invalid, &c_bu_noack, &c_apply_err, &c_created, &c_updated,
 		&c_deleted, &c_nat, &c_mh_malformed, &c_mh_csum, &c_mh_unexpected, &c_inner_bad,
 		&c_inner4, &c_rt_ok, &c_rt_drop, &c_hao_nobind, &c_be[0], &c_be[1],
-		&c_be_limited, &c_dhaad_tun,
+		&c_be_limited, &c_dhaad_tun, &c_bu_unprot, &c_bu_wrong_sa, &c_tun_unprot,
+		&c_tun_wrong_sa, &c_esp_drop,
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		counter_register(all[i]);
@@ -125,6 +140,7 @@ struct bu_ctx {
 	const struct mh_msg *m;
 	const uint8_t *hoa;
 	const uint8_t *v4coa;		/* RFC 5555 IPv4 CoA option, or NULL */
+	const struct mip6_sec_rx *sec;	/* what protected the BU */
 };
 
 static void send_ba(struct ha *ha, const struct bu_ctx *b, const struct ha_bu_decision *d)
@@ -160,6 +176,9 @@ static void send_ba(struct ha *ha, const struct bu_ctx *b, const struct ha_bu_de
 	size_t len = wrap_mh(pkt, sizeof(pkt), ha_addr, v4 ? b->hoa : b->c->ip.src,
 			     v4 ? NULL : b->hoa, (size_t)n);
 	if (!len)
+		return;
+	/* RFC 4877 §4.2: the BA leaves in the transport SA the BU came in. */
+	if (b->sec->kind == MIP6_SEC_MH && mip6_sec_protect_mh(b->sec->set, pkt, sizeof(pkt), &len) < 0)
 		return;
 	if (mip6_ep_send(ha->ep, &b->rx->peer, b->rx->peer_port, &b->rx->local, pkt, len) == 0)
 		count_ba(d->status);
@@ -220,7 +239,7 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 		.flags = d->bce_flags, .lifetime_s = d->lifetime_s, .peer = BCE_PEER_NONE,
 	};
 	uint64_t now = mono_ms();
-	int rc;
+	int rc = 0;
 
 	memcpy(&u.hoa, b->hoa, 16);
 	switch (d->action) {
@@ -236,6 +255,8 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 		rc = bcache_update_entry(ha->bc, e, &u, now);
 		if (rc < 0)
 			break;
+		if (ha->sec)	/* RFC 4877 §4.3: the SAs follow the CoA */
+			mip6_sec_move(ha->sec, &u.hoa, &u.coa);
 		counter_inc(&c_updated);
 		ha_note_expiry(ha, e->expiry_ms);
 		ha_note_change(ha);
@@ -252,6 +273,8 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 			counter_inc(&c_apply_err);
 			return HA_BA_UNSPECIFIED;
 		}
+		if (ha->sec)
+			mip6_sec_move(ha->sec, &u.hoa, &u.coa);
 		counter_inc(&c_created);
 		ha_note_expiry(ha, e->expiry_ms);
 		ha_note_change(ha);
@@ -275,15 +298,46 @@ static void log_bu(const struct bu_ctx *b, const struct ha_bu_decision *d)
 		  h, c, b->rx->peer_port, b->m->u.bu.seq, d->status, ha_ba_status_name(d->status));
 }
 
-static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c,
-		  const struct mh_msg *m)
+/* 000 steps 71-73, 78: a BU for a home address that IPsec protects is
+ * taken only from the transport SA bound to that home address; anything
+ * else is dropped without a BA (an answer would help a forger). */
+static bool bu_protection_ok(struct ha *ha, const struct bu_ctx *b)
 {
-	struct bu_ctx b = { .rx = rx, .c = c, .m = m };
+	struct in6_addr hoa;
+
+	memcpy(&hoa, b->hoa, 16);
+	if (b->sec->kind == MIP6_SEC_MH && memcmp(&b->sec->set->hoa, &hoa, 16) == 0)
+		return true;
+	if (b->sec->kind == MIP6_SEC_NONE && !ha_sec_required(ha, &hoa))
+		return true;
+	if (b->sec->kind == MIP6_SEC_NONE) {
+		counter_inc(&c_bu_unprot);
+		mip6_sec_log_drop(&rl_bu_unprot, MOD, "Binding Update without IPsec", b->hoa,
+				  &b->rx->peer);
+	} else {
+		counter_inc(&c_bu_wrong_sa);
+		mip6_sec_log_drop(&rl_bu_wrong, MOD, "Binding Update in the SA of another home address or the tunnel SA",
+				  b->hoa, &b->rx->peer);
+	}
+	return false;
+}
+
+static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c,
+		  const struct mh_msg *m, const struct mip6_sec_rx *sec)
+{
+	struct bu_ctx b = { .rx = rx, .c = c, .m = m, .sec = sec };
 	struct ha_bu_decision d;
 	const struct mh_opt *o4 = mh_find_opt(m, MH_OPT_V4_COA);
 	bool coa_is_hoa = false;
 
 	counter_inc(&c_bu_rx);
+	if (sec->kind == MIP6_SEC_TUN) {
+		/* RFC 4877 §4.1: BUs belong in the transport SA, never the tunnel. */
+		counter_inc(&c_bu_wrong_sa);
+		mip6_sec_log_drop(&rl_bu_wrong, MOD, "Binding Update in the tunnel SA", c->ip.src,
+				  &rx->peer);
+		return;
+	}
 	if (c->hoa) {
 		/* RFC 6275 §9.5.1: the CoA is the source (or the Alternate
 		 * Care-of Address option); the binding keeps the outer source,
@@ -305,6 +359,8 @@ static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_cha
 		counter_inc(&c_bu_invalid);
 		return;
 	}
+	if (!bu_protection_ok(ha, &b))
+		return;
 
 	struct in6_addr hoa;
 	memcpy(&hoa, b.hoa, 16);
@@ -341,7 +397,8 @@ static void rx_bu(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_cha
 		counter_inc(&c_bu_noack);
 }
 
-static void rx_mh(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c)
+static void rx_mh(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_chain *c,
+		  const struct mip6_sec_rx *sec)
 {
 	struct mh_msg m;
 	struct wire_error err;
@@ -369,7 +426,7 @@ static void rx_mh(struct ha *ha, const struct mip6_rx *rx, const struct ipv6_cha
 		return;
 	}
 	if (m.type == MH_BU) {
-		rx_bu(ha, rx, c, &m);
+		rx_bu(ha, rx, c, &m, sec);
 		return;
 	}
 	counter_inc(&c_mh_unexpected);
@@ -380,11 +437,35 @@ static bool bound_to_peer(const struct bce *e, const struct mip6_rx *rx)
 	return e && ip_addr_eq(&e->coa, &rx->peer) && e->coa_port == rx->peer_port;
 }
 
-static void reverse_tunnel(struct ha *ha, struct mip6_rx *rx, const struct ipv6_chain *c)
+/* Tunnelled traffic of a home address that IPsec protects comes only in
+ * that home address's tunnel SA (RFC 4877 §4.4, the SPD check of 001). */
+static bool tunnel_protection_ok(struct ha *ha, const struct mip6_rx *rx,
+				 const struct in6_addr *src, const struct mip6_sec_rx *sec)
+{
+	if (sec->kind == MIP6_SEC_TUN && memcmp(&sec->set->hoa, src, 16) == 0)
+		return true;
+	if (sec->kind == MIP6_SEC_NONE && !ha_sec_required(ha, src))
+		return true;
+	if (sec->kind == MIP6_SEC_NONE) {
+		counter_inc(&c_tun_unprot);
+		mip6_sec_log_drop(&rl_tun_unprot, MOD, "tunnelled packet without IPsec", src->s6_addr,
+				  &rx->peer);
+	} else {
+		counter_inc(&c_tun_wrong_sa);
+		mip6_sec_log_drop(&rl_tun_wrong, MOD, "tunnelled packet in the SA of another home address",
+				  src->s6_addr, &rx->peer);
+	}
+	return false;
+}
+
+static void reverse_tunnel(struct ha *ha, struct mip6_rx *rx, const struct ipv6_chain *c,
+			   const struct mip6_sec_rx *sec)
 {
 	struct in6_addr src;
 
 	memcpy(&src, c->ip.src, 16);
+	if (!tunnel_protection_ok(ha, rx, &src, sec))
+		return;
 	if (!bound_to_peer(bcache_lookup(ha->bc, &src), rx)) {
 		counter_inc(&c_rt_drop);
 		return;
@@ -419,11 +500,35 @@ static void dhaad_tunnel(struct ha *ha, const struct mip6_rx *rx, const struct i
 	mip6_ep_send(ha->ep, &rx->peer, rx->peer_port, &rx->local, pkt, IPV6_HDR_LEN + n);
 }
 
+/* ESP (RFC 4877): the transport SA gives back the packet without its
+ * ESP header, the tunnel SA the inner packet; either is walked again and
+ * handled as if it had come in clear, with `sec` saying what protected it. */
+static bool esp_in(struct ha *ha, struct mip6_rx *rx, struct ipv6_chain *c,
+		   struct mip6_sec_rx *sec)
+{
+	struct wire_error err;
+
+	if (!ha->sec || mip6_sec_unprotect(ha->sec, rx->pkt, rx->len, c, sec) < 0) {
+		counter_inc(&c_esp_drop);
+		mip6_sec_log_drop(&rl_esp, MOD, "ESP packet (no SA, replayed, bad ICV or outside the selectors)",
+				  NULL, &rx->peer);
+		return false;
+	}
+	rx->pkt = sec->pkt;
+	rx->len = sec->len;
+	if (ipv6_walk(rx->pkt, rx->len, c, &err) != WIRE_OK) {
+		counter_inc(&c_inner_bad);
+		return false;
+	}
+	return true;
+}
+
 void ha_rx(void *arg, struct mip6_rx *rx)
 {
 	struct ha *ha = arg;
 	struct ipv6_chain c;
 	struct wire_error err;
+	struct mip6_sec_rx sec = { .kind = MIP6_SEC_NONE };
 
 	if (rx->inner != PROTO_IPV6) {
 		counter_inc(rx->inner == PROTO_IPV4 ? &c_inner4 : &c_inner_bad);
@@ -433,9 +538,11 @@ void ha_rx(void *arg, struct mip6_rx *rx)
 		counter_inc(&c_inner_bad);
 		return;
 	}
+	if (c.proto == PROTO_ESP && !c.fragment && !esp_in(ha, rx, &c, &sec))
+		return;
 	if (ha_is_local(ha, c.ip.dst)) {
 		if (c.proto == PROTO_MH) {
-			rx_mh(ha, rx, &c);
+			rx_mh(ha, rx, &c, &sec);
 			return;
 		}
 		if (c.hoa) {
@@ -463,5 +570,5 @@ void ha_rx(void *arg, struct mip6_rx *rx)
 			return;
 		}
 	}
-	reverse_tunnel(ha, rx, &c);
+	reverse_tunnel(ha, rx, &c, &sec);
 }

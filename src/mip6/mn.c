@@ -59,13 +59,45 @@ COUNTER_DEFINE(mn_c_handover_ms, "mipsec_mn_handover_milliseconds_total",
 COUNTER_DEFINE(mn_c_mps_sent, "mipsec_mn_mps_sent_total", "Mobile Prefix Solicitations sent");
 COUNTER_DEFINE(mn_c_mpa_rx, "mipsec_mn_mpa_received_total",
 	       "Mobile Prefix Advertisements accepted");
+COUNTER_DEFINE(mn_c_ba_unprot, "mipsec_mn_ba_unprotected_total",
+	       "Binding Acknowledgements from the home agent dropped: IPsec is on and the BA was not in our transport SA (001 BA routine 70)");
+COUNTER_DEFINE(mn_c_tun_unprot, "mipsec_mn_tunnel_unprotected_total",
+	       "Packets from the home agent's tunnel dropped: IPsec is on and they were not in our tunnel SA");
+COUNTER_DEFINE(mn_c_esp_drop, "mipsec_mn_esp_dropped_total",
+	       "ESP packets dropped: no SA, replayed, failed ICV or outside the SA's selectors (details in mipsec_esp_*)");
 
 static struct counter *const counters[] = {
 	&mn_c_bu_sent, &mn_c_dad_failed, &mn_c_ba_ok, &mn_c_ba_135, &mn_c_ba_other, &mn_c_movements, &mn_c_ra_rx,
 	&mn_c_ra_bad, &mn_c_mh_bad, &mn_c_brr, &mn_c_be, &mn_c_tun_out, &mn_c_tun_in,
 	&mn_c_tun_drop, &mn_c_dhaad_sent, &mn_c_dhaad_reply, &mn_c_rx_bad, &mn_c_give_up,
 	&mn_c_returned_home, &mn_c_handovers, &mn_c_handover_ms, &mn_c_mps_sent, &mn_c_mpa_rx,
+	&mn_c_ba_unprot, &mn_c_tun_unprot, &mn_c_esp_drop,
 };
+
+static struct mip6_sec_ratelog rl_esp, rl_tun;
+
+/* ESP from the home agent (RFC 4877): the transport SA gives back the BA
+ * without its ESP header, the tunnel SA the inner packet. */
+static bool esp_in(struct mn *mn, struct mip6_rx *rx, struct ipv6_chain *c)
+{
+	struct mip6_sec_rx sec;
+	struct wire_error err;
+
+	if (!mn->sec || mip6_sec_unprotect(mn->sec, rx->pkt, rx->len, c, &sec) < 0) {
+		counter_inc(&mn_c_esp_drop);
+		mip6_sec_log_drop(&rl_esp, MOD, "ESP packet (no SA, replayed, bad ICV or outside the selectors)",
+				  NULL, &rx->peer);
+		return false;
+	}
+	mn->rx_sec = sec.kind;
+	rx->pkt = sec.pkt;
+	rx->len = sec.len;
+	if (ipv6_walk(rx->pkt, rx->len, c, &err) != WIRE_OK) {
+		counter_inc(&mn_c_rx_bad);
+		return false;
+	}
+	return true;
+}
 
 /* UDP 4191 input: Mobility Headers to registration, tunnelled packets for
  * the home address to the host. Only the HA may tunnel to us (§11.3.1). */
@@ -81,12 +113,23 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 		log_debug(MOD, "undecodable datagram dropped");
 		return;
 	}
+	mn->rx_sec = MIP6_SEC_NONE;
+	if (c.proto == PROTO_ESP && !c.fragment && !esp_in(mn, rx, &c))
+		return;
 	if (c.proto == PROTO_MH && !c.fragment) {
 		mn_reg_rx_mh(mn, rx->pkt, rx->len);
 		return;
 	}
 	if (c.proto == PROTO_ICMPV6 && !c.fragment && c.len > 0 && rx->pkt[c.off] == ICMPV6_MPA &&
 	    !ipv6_upper_csum(rx->pkt, &c)) {
+		/* With IPsec the HA's MPA comes in the tunnel SA: a plain one
+		 * could renumber our home address (RFC 6275 §11.4.3). */
+		if (mn->sec && mn->rx_sec != MIP6_SEC_TUN) {
+			counter_inc(&mn_c_tun_unprot);
+			mip6_sec_log_drop(&rl_tun, MOD, "Mobile Prefix Advertisement without IPsec",
+					  c.ip.dst, &rx->peer);
+			return;
+		}
 		/* A Mobile Prefix Advertisement the HA tunnelled to the HoA. */
 		struct in6_addr src;
 		memcpy(&src, c.ip.src, 16);
@@ -106,7 +149,38 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 		counter_inc(&mn_c_rx_bad);
 		return;
 	}
+	if (mn->sec && mn->rx_sec != MIP6_SEC_TUN) {
+		counter_inc(&mn_c_tun_unprot);
+		mip6_sec_log_drop(&rl_tun, MOD, "tunnelled packet without IPsec", c.ip.dst, &rx->peer);
+		return;
+	}
 	mn_tun_to_host(mn, rx->pkt, rx->len);
+}
+
+/* The manually keyed SA set of the `ipsec` block; the IKEv2 engine will
+ * install its CHILD SAs through mip6_sec_install() the same way. */
+static int sec_open(struct mn *mn)
+{
+	struct ip_addr local = { 0 }, peer = { 0 };
+	struct mip6_sec_sas sas;
+	char err[160];
+
+	if (!mn->cfg->has_ipsec)
+		return 0;
+	mn->sec = mip6_sec_new(MIP6_SEC_MN, "mip6_sa");
+	if (!mn->sec)
+		return -1;
+	if (mn->cfg->has_ha)
+		peer = (struct ip_addr){ .family = AF_INET6, .v6 = mn->cfg->ha };
+	mip6_sec_keycfg_sas(&mn->cfg->ipsec, &local, &peer, &sas);
+	if (mip6_sec_install(mn->sec, &mn->hoa, &sas, err, sizeof(err)) < 0) {
+		log_err(MOD, "cannot install the IPsec SAs err=\"%s\"", err);
+		return -1;
+	}
+	if (mn->cfg->esp_sa_file[0] && mip6_sec_export(mn->sec, mn->cfg->esp_sa_file) < 0)
+		log_warn(MOD, "cannot write esp_sa records path=%s", mn->cfg->esp_sa_file);
+	log_info(MOD, "IPsec (RFC 4877) on: BU/BA in transport SAs, tunnel in tunnel SAs");
+	return 0;
 }
 
 static void *mn_init(struct daemon *d, void *cfgp)
@@ -147,6 +221,8 @@ static void *mn_init(struct daemon *d, void *cfgp)
 		log_err(MOD, "mobility endpoint (UDP 4191, TUN %s) failed", cfg->tun);
 		goto fail;
 	}
+	if (sec_open(mn) < 0)
+		goto fail;
 	if (mn_move_open(mn) < 0)
 		goto fail;
 	mn_reg_init(mn);
@@ -155,6 +231,7 @@ static void *mn_init(struct daemon *d, void *cfgp)
 	return mn;
 fail:
 	mn_move_close(mn);
+	mip6_sec_free(mn->sec);
 	if (mn->ep)
 		mip6_ep_close(mn->ep);
 	bul_destroy(mn->bul);
@@ -203,7 +280,8 @@ static int mn_reload(void *inst, void *cfgp)
 	    n->fwmark != o->fwmark || n->table != o->table ||
 	    n->rule_priority != o->rule_priority || n->has_ha != o->has_ha ||
 	    memcmp(&n->ha, &o->ha, 16) || memcmp(&n->home_prefix, &o->home_prefix,
-						sizeof(n->home_prefix))) {
+						sizeof(n->home_prefix)) ||
+	    n->has_ipsec != o->has_ipsec || memcmp(&n->ipsec, &o->ipsec, sizeof(n->ipsec))) {
 		log_err(MOD, "reload: addresses, interfaces, TUN and routing need a restart");
 		return -1;
 	}
@@ -248,6 +326,8 @@ static json_t *mn_dump(void *inst)
 			 "last_handover_ms", (json_int_t)mn->last_handover_ms, "interfaces", ifs);
 	if (o)
 		json_object_set_new(o, "nat_detected", json_boolean(mn->nat));
+	if (o)
+		json_object_set_new(o, "ipsec", json_boolean(mn->sec != NULL));
 	return o;
 }
 
@@ -263,6 +343,7 @@ static void mn_destroy(void *inst)
 	timer_deinit(&mn->retry_timer);
 	mn_move_close(mn);
 	mip6_ep_close(mn->ep);
+	mip6_sec_free(mn->sec);
 	bul_destroy(mn->bul);
 	mn_config_free(mn->cfg);
 	free(mn);

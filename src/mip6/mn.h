@@ -10,6 +10,7 @@
 #ifndef MIPSEC_MIP6_MN_H
 #define MIPSEC_MIP6_MN_H
 
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 
 #include "core/addr.h"
 #include "daemon/cfg.h"
+#include "mip6/mip6_sec.h"
 #include "wire/icmp6msg.h"
 #include "wire/nd.h"
 
@@ -59,6 +61,11 @@ struct mn_config {
 	bool route_optimisation;	/* RR + CN bindings (§11.6-11.7.2) */
 	struct in6_addr correspondents[MN_MAX_CNS];	/* RR right after home registration */
 	size_t n_correspondents;
+	/* RFC 4877 protection with the home agent, manually keyed (the
+	 * `ipsec` block; _in: HA -> MN, _out: MN -> HA). */
+	bool has_ipsec;
+	struct mip6_sec_keycfg ipsec;
+	char esp_sa_file[PATH_MAX];	/* Wireshark esp_sa records; empty: none */
 };
 
 void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

@@ -15,7 +15,7 @@ static const char *const known[] = {
 	"max_bindack_timeout_ms", "max_retries", "optimistic_first_bu", "iid",
 	"rs_interval_ms", "rs_count", "dhaad_timeout_ms", "dhaad_retries",
 	"prefix_solicit_before_s", "home_agent_ipv4", "nat_keepalive_s", "route_optimisation",
-	"correspondents", NULL,
+	"correspondents", "ipsec", NULL,
 };
 
 static void parse_addresses(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
@@ -213,6 +213,33 @@ static void parse_ro(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_c
 	}
 }
 
+/* ipsec = { xform; mh_spi_in; ... tun_key_out; esp_sa_file; }: the mirror
+ * of the home agent's binding for our home address. */
+static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct mn_config *c)
+{
+	static const char *const ipsec_known[] = {
+		"xform", "mh_spi_in", "mh_spi_out", "mh_key_in", "mh_key_out", "tun_spi_in",
+		"tun_spi_out", "tun_key_in", "tun_key_out", "esp_sa_file", NULL,
+	};
+	const config_setting_t *g = cfg_member(ctx, b, "ipsec", CONFIG_TYPE_GROUP, false);
+	const char *path = NULL;
+
+	if (!g)
+		return;
+	cfg_check_known(ctx, g, ipsec_known);
+	c->has_ipsec = mip6_sec_keycfg_parse(ctx, g, &c->ipsec);
+	/* Room for IPv6 + ESP outside (docs/mip6-transport.md "With IPsec"). */
+	if (c->has_ipsec && !config_setting_get_member(b, "tun_mtu"))
+		c->tun_mtu = 1320;
+	if (cfg_string(ctx, g, "esp_sa_file", false, &path) && path) {
+		if (!path[0] || strlen(path) >= sizeof(c->esp_sa_file))
+			cfg_error(ctx, config_setting_get_member(g, "esp_sa_file"),
+				  "must be a path of 1 to %zu characters", sizeof(c->esp_sa_file) - 1);
+		else
+			snprintf(c->esp_sa_file, sizeof(c->esp_sa_file), "%s", path);
+	}
+}
+
 void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 {
 	size_t before = ctx->n_errors;
@@ -233,6 +260,7 @@ void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 	parse_tunnel(ctx, block, c);
 	parse_timers(ctx, block, c);
 	parse_ro(ctx, block, c);
+	parse_ipsec(ctx, block, c);
 	if (ctx->n_errors != before) {
 		free(c);
 		return NULL;

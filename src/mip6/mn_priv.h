@@ -6,6 +6,7 @@
 
 #include "core/stats.h"
 #include "mip6/bul.h"
+#include "mip6/mip6_sec.h"
 #include "mip6/mn.h"
 #include "net/loop.h"
 
@@ -100,6 +101,10 @@ struct mn {
 	uint64_t ro_last_start_ms;	/* last on-demand RR start */
 	struct { struct in6_addr addr; uint64_t until_ms; } ro_hold[MN_MAX_CNS];
 
+	/* RFC 4877: SAs with the home agent (NULL: no `ipsec` block) */
+	struct mip6_sec *sec;
+	enum mip6_sec_kind rx_sec;	/* what protected the packet being handled */
+
 	/* handover timing */
 	uint64_t move_start_ms;		/* link change that started the handover */
 	int64_t last_handover_ms;	/* -1: none yet */
@@ -111,7 +116,8 @@ extern struct counter mn_c_bu_sent, mn_c_ba_ok, mn_c_ba_135, mn_c_ba_other,
 	mn_c_movements, mn_c_ra_rx, mn_c_ra_bad, mn_c_mh_bad, mn_c_brr, mn_c_be,
 	mn_c_tun_out, mn_c_tun_in, mn_c_tun_drop, mn_c_dhaad_sent, mn_c_dhaad_reply,
 	mn_c_rx_bad, mn_c_give_up, mn_c_returned_home, mn_c_mps_sent, mn_c_mpa_rx,
-	mn_c_handovers, mn_c_handover_ms, mn_c_dad_failed;
+	mn_c_handovers, mn_c_handover_ms, mn_c_dad_failed, mn_c_ba_unprot, mn_c_tun_unprot,
+	mn_c_esp_drop;
 
 /* mn_move.c */
 int mn_move_open(struct mn *mn);
@@ -181,6 +187,9 @@ int mn_tun_install(struct mn *mn);	/* HoA on the TUN + policy routing */
 void mn_tun_remove(struct mn *mn);
 void mn_tun_from_host(void *arg, struct mip6_tunpkt *p);
 void mn_tun_to_host(struct mn *mn, const uint8_t *pkt, size_t len);
+/* Sends an IPv6 packet (src = HoA) through the reverse tunnel from `coa`,
+ * in the tunnel SA when IPsec is on. */
+int mn_tun_send(struct mn *mn, const struct ip_addr *coa, const uint8_t *pkt, size_t len);
 /* Returning home: HoA onto the home interface (after the dereg BA). */
 void mn_home_attach(struct mn *mn, struct mn_if *mi);
 /* After the deregistration BA: unsolicited NA with Override for the HoA. */

@@ -134,7 +134,18 @@ static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 	}
 	e->coa = coa;
 	e->lifetime_sent_s = lifetime;
-	int rc = mip6_ep_send(mn->ep, &dst, MIP6_PORT, &coa, buf, (size_t)n);
+	struct mip6_sec_set *set = mn->sec ? mip6_sec_find(mn->sec, &e->hoa) : NULL;
+	size_t len = (size_t)n;
+	if (set) {
+		/* RFC 4877 §4.3: the SAs move with the BU, no rekeying. */
+		mip6_sec_move(mn->sec, &e->hoa, &coa);
+		mip6_sec_home_agent(mn->sec, &e->hoa, &dst);
+		if (mip6_sec_protect_mh(set, buf, sizeof(buf), &len) < 0) {
+			log_err(MOD, "BU not sent: ESP failed");
+			return;
+		}
+	}
+	int rc = mip6_ep_send(mn->ep, &dst, MIP6_PORT, &coa, buf, len);
 	mip6_ep_flush(mn->ep);
 	if (mn->at_home)
 		mn_home_solicit_ha(mn);
@@ -364,6 +375,15 @@ static void ba_rx(struct mn *mn, const uint8_t *pkt, const struct ipv6_chain *c,
 		counter_inc(&mn_c_rx_bad);
 		log_info(MOD, "BA from a node we did not register with src=%s",
 			 inet_ntop(AF_INET6, c->ip.src, hb, sizeof(hb)) ? hb : "?");
+		return;
+	}
+	/* 001 BA routine 70 steps 72-74: with IPsec on, only a BA that our
+	 * transport SA authenticated counts. */
+	if (mn->sec && mn->rx_sec != MIP6_SEC_MH) {
+		static struct mip6_sec_ratelog rl;
+		counter_inc(&mn_c_ba_unprot);
+		mip6_sec_log_drop(&rl, MOD, "Binding Acknowledgement without IPsec", e->hoa.s6_addr,
+				  NULL);
 		return;
 	}
 	/* §11.7.3: the BA comes with a RH2 naming the home address (or,

@@ -203,7 +203,8 @@ static void send_init(struct mn *mn, struct bul_entry *e, bool home, const struc
 	struct ip_addr dst = { .family = AF_INET6, .v6 = home ? mn->home->peer : e->peer };
 	/* HoTI rides the reverse tunnel (§5.2.5): it must reach the CN from
 	 * the home address, and the HoT come back through the HA. */
-	int rc = mip6_ep_send(mn->ep, &dst, MIP6_PORT, coa, buf, (size_t)n);
+	int rc = home ? mn_tun_send(mn, coa, buf, (size_t)n) :
+			mip6_ep_send(mn->ep, &dst, MIP6_PORT, coa, buf, (size_t)n);
 	if (rc < 0)
 		return;
 	counter_inc(home ? &c_hoti : &c_coti);

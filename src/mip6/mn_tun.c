@@ -116,6 +116,30 @@ void mn_tun_remove(struct mn *mn)
 	}
 }
 
+/* The packet buf[off..off+len) to the HA from `src` (the CoA): as it is
+ * (RFC 5555), or IPv6(src=CoA, dst=HA) / ESP tunnel / packet when IPsec is
+ * on (RFC 4877; with an IPv4 CoA the IPv6 header carries the HoA). */
+static int send_tunnel(struct mn *mn, const struct ip_addr *src, uint8_t *buf, size_t cap,
+		       size_t off, size_t len)
+{
+	struct ip_addr dst = { .family = AF_INET6, .v6 = mn->home->peer };
+	struct mip6_sec_set *set = mn->sec ? mip6_sec_find(mn->sec, &mn->hoa) : NULL;
+
+	if (src->family == AF_INET)
+		dst = (struct ip_addr){ .family = AF_INET, .v4 = mn->cfg->ha4 };
+	if (set) {
+		const uint8_t *s6 = src->family == AF_INET6 ? src->bytes : mn->hoa.s6_addr;
+		size_t o, n;
+		if (mip6_sec_protect_tun(set, buf, cap, off, len, s6, mn->home->peer.s6_addr, &o, &n) < 0)
+			return -EIO;
+		off = o;
+		len = n;
+	} else if (mn->sec) {
+		return -EACCES;		/* IPsec on, but not for this HoA (renumbered) */
+	}
+	return mip6_ep_send(mn->ep, &dst, MIP6_PORT, src, buf + off, len);
+}
+
 void mn_tun_from_host(void *arg, struct mip6_tunpkt *p)
 {
 	struct mn *mn = arg;
@@ -135,14 +159,22 @@ void mn_tun_from_host(void *arg, struct mip6_tunpkt *p)
 	}
 	if (mn_ro_from_host(mn, p))
 		return;
-	struct ip_addr dst = { .family = AF_INET6, .v6 = mn->home->peer };
-	if (src.family == AF_INET)
-		dst = (struct ip_addr){ .family = AF_INET, .v4 = mn->cfg->ha4 };
-	if (mip6_ep_send(mn->ep, &dst, MIP6_PORT, &src, p->pkt, p->len) < 0) {
+	/* In place: the TUN buffer has room for IPv6 + ESP in front. */
+	if (send_tunnel(mn, &src, p->pkt - p->headroom, MIP6_EP_BUFSZ, p->headroom, p->len) < 0) {
 		counter_inc(&mn_c_tun_drop);
 		return;
 	}
 	counter_inc(&mn_c_tun_out);
+}
+
+int mn_tun_send(struct mn *mn, const struct ip_addr *coa, const uint8_t *pkt, size_t len)
+{
+	static uint8_t scratch[MIP6_EP_BUFSZ];
+
+	if (len > sizeof(scratch) - MIP6_EP_HEADROOM)
+		return -EMSGSIZE;
+	memcpy(scratch + MIP6_EP_HEADROOM, pkt, len);
+	return send_tunnel(mn, coa, scratch, sizeof(scratch), MIP6_EP_HEADROOM, len);
 }
 
 void mn_tun_to_host(struct mn *mn, const uint8_t *pkt, size_t len)

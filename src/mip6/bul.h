@@ -147,6 +147,10 @@ struct bul_entry {
 	struct bul_fsm fsm;
 	struct bul_token home, careof;
 	uint8_t home_cookie[8], careof_cookie[8];	/* in the HoTI / CoTI sent */
+	/* The cookies of the init each retransmission replaced: a HoT/CoT
+	 * answering it may cross the retransmission and is still ours. */
+	uint8_t home_cookie_prev[8], careof_cookie_prev[8];
+	bool home_prev_valid, careof_prev_valid;
 };
 
 struct bul;

@@ -194,6 +194,13 @@ static void send_init(struct mn *mn, struct bul_entry *e, bool home, const struc
 	uint8_t *cookie = home ? e->home_cookie : e->careof_cookie;
 	char b[64];
 
+	/* A retransmission (retries > 0) keeps the cookie it replaces. */
+	if (e->fsm.retries > 0) {
+		memcpy(home ? e->home_cookie_prev : e->careof_cookie_prev, cookie, 8);
+		*(home ? &e->home_prev_valid : &e->careof_prev_valid) = true;
+	} else {
+		*(home ? &e->home_prev_valid : &e->careof_prev_valid) = false;
+	}
 	if (rr_random(cookie, 8) < 0)
 		return;
 	int n = mh_packet(buf, sizeof(buf), home ? &mn->hoa : &coa->v6, &e->peer,
@@ -362,6 +369,14 @@ void mn_ro_step(struct mn *mn, struct bul_entry *e, const struct bul_step *st)
 	}
 }
 
+static bool cookie_ours(const struct bul_entry *e, bool home, const uint8_t cookie[8])
+{
+	if (rr_equal(cookie, home ? e->home_cookie : e->careof_cookie, 8))
+		return true;
+	return (home ? e->home_prev_valid : e->careof_prev_valid) &&
+	       rr_equal(cookie, home ? e->home_cookie_prev : e->careof_cookie_prev, 8);
+}
+
 /* HoT (via the HA, to the HoA) or CoT (to the CoA) from a correspondent
  * we have an entry for, echoing the cookie we sent (§11.6.2). */
 void mn_ro_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m)
@@ -376,8 +391,7 @@ void mn_ro_rx(struct mn *mn, const struct ipv6_chain *c, const struct mh_msg *m)
 	const struct in6_addr *to = home ? &mn->hoa :
 				    e && e->coa.family == AF_INET6 ? &e->coa.v6 : NULL;
 	if (!e || e->kind != BUL_CN || e->fsm.state != BUL_RR_WAIT || !to ||
-	    memcmp(c->ip.dst, to, 16) != 0 ||
-	    !rr_equal(m->u.hot.cookie, home ? e->home_cookie : e->careof_cookie, 8)) {
+	    memcmp(c->ip.dst, to, 16) != 0 || !cookie_ours(e, home, m->u.hot.cookie)) {
 		counter_inc(&mn_c_rx_bad);
 		log_info(MOD, "%s not matching an outstanding init dropped", home ? "HoT" : "CoT");
 		return;

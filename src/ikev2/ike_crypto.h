@@ -139,6 +139,21 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 		uint8_t *msg, size_t msg_len, size_t body_off, uint8_t **plain, size_t *plen,
 		char *err, size_t errlen);
 
+/* One record of Wireshark's ikev2_decryption_table UAT (no newline):
+ *   <SPIi hex>,<SPIr hex>,<SK_ei hex>,<SK_er hex>,"<encr name>",
+ *   <SK_ai hex>,<SK_ar hex>,"<integ name>"
+ * (byte fields bare hex, empty for AEAD's SK_a; names quoted)
+ * with the names as Wireshark 4.0 lists them ("AES-GCM-128 with 16 octet
+ * ICV [RFC5282]" with key || salt, "AES-CBC-256 [RFC3602]",
+ * "HMAC_SHA2_256_128 [RFC4868]", "NONE [RFC4306]"). Use it as
+ * tshark -o 'uat:ikev2_decryption_table:<record>' or one line of
+ * ~/.config/wireshark/ikev2_decryption_table. Returns what snprintf does. */
+int ike_decryption_table_record(const struct ike_suite *s, const uint8_t spi_i[8],
+				const uint8_t spi_r[8], const struct ike_keys *k, char *buf,
+				size_t len);
+/* Registers the counters of SK failures (bad ICV, malformed, library). */
+void ike_crypto_stats_register(void);
+
 /* ---- authentication (§2.15, RFC 7427) ---------------------------------------- */
 
 /* The signed octets: RealMessage | NonceOfPeer | prf(SK_p, RestOfID),

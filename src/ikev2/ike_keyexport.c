@@ -12,58 +12,11 @@
 #include "ikev2/ike_sa.h"
 #include "ipsec/sad.h"
 
-static const char *ws_encr(const struct ike_suite *s)
-{
-	static char buf[64];
-
-	if (s->encr == IKE_ENCR_AES_GCM_16)
-		snprintf(buf, sizeof(buf), "AES-GCM-%u with 16 octet ICV [RFC5282]", s->encr_keylen);
-	else if (s->encr == IKE_ENCR_AES_CBC)
-		snprintf(buf, sizeof(buf), "AES-CBC-%u [RFC3602]", s->encr_keylen);
-	else
-		return NULL;	/* Wireshark has no ChaCha20 for IKE */
-	return buf;
-}
-
-static const char *ws_integ(uint16_t integ)
-{
-	switch (integ) {
-	case IKE_INTEG_NONE:
-		return "NONE [RFC4306]";
-	case IKE_INTEG_HMAC_SHA2_256_128:
-		return "HMAC_SHA2_256_128 [RFC4868]";
-	case IKE_INTEG_HMAC_SHA2_384_192:
-		return "HMAC_SHA2_384_192 [RFC4868]";
-	case IKE_INTEG_HMAC_SHA2_512_256:
-		return "HMAC_SHA2_512_256 [RFC4868]";
-	default:
-		return NULL;
-	}
-}
-
-static size_t hexs(char *out, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-	return 2 * n;
-}
-
 int ike_keyexport_ike(const struct ike_sa *sa, char *buf, size_t size)
 {
-	const struct ike_keys *k = &sa->keys;
-	const char *e = ws_encr(&sa->suite), *i = ws_integ(sa->suite.integ);
-	char si[17], sr[17], ei[2 * IKE_KEY_MAX + 1] = "", er[2 * IKE_KEY_MAX + 1] = "";
-	char ai[2 * IKE_KEY_MAX + 1] = "", ar[2 * IKE_KEY_MAX + 1] = "";
-
-	if (!e || !i || !sa->keyed)
+	if (!sa->keyed)
 		return -1;
-	si[hexs(si, sa->spi_i, 8)] = 0;
-	sr[hexs(sr, sa->spi_r, 8)] = 0;
-	ei[hexs(ei, k->sk_ei, k->encr_len)] = 0;
-	er[hexs(er, k->sk_er, k->encr_len)] = 0;
-	ai[hexs(ai, k->sk_ai, k->integ_len)] = 0;
-	ar[hexs(ar, k->sk_ar, k->integ_len)] = 0;
-	return snprintf(buf, size, "%s,%s,%s,%s,\"%s\",%s,%s,\"%s\"", si, sr, ei, er, e, ai, ar, i);
+	return ike_decryption_table_record(&sa->suite, sa->spi_i, sa->spi_r, &sa->keys, buf, size);
 }
 
 static FILE *open_secret(const char *path)

@@ -99,6 +99,17 @@ static void pair_pcap_write(struct pair *p, const struct ike_path *path, const u
 	put_be16(hdr + hl, path->lport);
 	put_be16(hdr + hl + 2, path->rport);
 	put_be16(hdr + hl + 4, (uint16_t)(8 + len));
+	if (hl == 40) {
+		/* UDP over IPv6 needs its checksum (RFC 8200 §8.1). */
+		uint8_t *udp = malloc(8 + len);
+
+		if (udp) {
+			memcpy(udp, hdr + hl, 8);
+			memcpy(udp + 8, b, len);
+			put_be16(hdr + hl + 6, csum_ipv6(hdr + 8, hdr + 24, 17, udp, 8 + len));
+			free(udp);
+		}
+	}
 	fwrite(rec, sizeof(rec), 1, p->pcap);
 	fwrite(hdr, hl + 8, 1, p->pcap);
 	fwrite(b, len, 1, p->pcap);
@@ -342,7 +353,7 @@ static void pair_free(struct pair *p)
 	loop_free(p->loop);
 }
 
-static uint64_t pc(struct pair *p, int side, const char *name)
+__attribute__((unused)) static uint64_t pc(struct pair *p, int side, const char *name)
 {
 	return ike_engine_counter(p->s[side].e, name);
 }

@@ -206,7 +206,14 @@ static bool path_same(const struct ike_path *a, const struct ike_path *b)
  * coming from a new address or port (the peer's NAT mapping changed). */
 static void follow_path(struct ike_sa *sa, const struct ike_path *path)
 {
-	if (path_same(&sa->path, path) || sa->state != IKE_ST_ESTABLISHED)
+	if (path_same(&sa->path, path))
+		return;
+	if (sa->state == IKE_ST_INIT_DONE) {
+		/* IKE_AUTH moved to port 4500 behind a NAT (§2.23). */
+		sa->path = *path;
+		return;
+	}
+	if (sa->state != IKE_ST_ESTABLISHED)
 		return;
 	if (!sa->nat_remote && sa->path.rport != IKEV2_NATT_PORT)
 		return;

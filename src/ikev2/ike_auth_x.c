@@ -16,7 +16,7 @@ struct auth_msg {
 	const struct ikev2_payload *idi, *idr, *auth;
 	const struct ikev2_payload *cert[8];
 	size_t n_cert;
-	bool has_certreq, transport, child;
+	bool has_certreq, transport, child, initial_contact;
 	uint16_t error;		/* first error notify */
 };
 
@@ -62,6 +62,8 @@ static bool auth_collect(const struct ikev2_chain *c, struct auth_msg *a, const 
 			}
 			if (n.type == IKEV2_N_USE_TRANSPORT_MODE)
 				a->transport = true;
+			else if (n.type == IKEV2_N_INITIAL_CONTACT)
+				a->initial_contact = true;
 			else if (ike_notify_is_error(n.type) && !a->error)
 				a->error = n.type;
 			break;
@@ -350,6 +352,8 @@ void ike_auth_send(struct ike_sa *sa)
 		ikev2_add_typed(&b, IKEV2_PL_IDR, sa->peer->remote_id.type, sa->peer->remote_id.data,
 				sa->peer->remote_id.len);
 	ikev2_add_typed(&b, IKEV2_PL_AUTH, method, auth, alen);
+	if (!ike_engine_ike_of(e, sa->peer->name))
+		ikev2_add_notify(&b, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	ike_child_add_payloads(sa, &b, &ch, true);
 	n = ikev2_build_end(&b);
 	if (n < 0 || ike_msg_protect(sa, IKEV2_IKE_AUTH, false, sa->tx_mid, b.first, e->plain,
@@ -456,6 +460,16 @@ static const struct ike_peer_cfg *peer_for(struct ike_sa *sa, const struct ike_i
 	return NULL;
 }
 
+/* INITIAL_CONTACT (§3.10.1): the peer lost its state; its older IKE SAs
+ * (and their children) are gone, without exchange. */
+static void initial_contact(struct ike_sa *sa)
+{
+	for (struct ike_sa *o = sa->e->sas; o; o = o->next)
+		if (o != sa && o->peer == sa->peer && o->peer_authed && o->state != IKE_ST_DEAD &&
+		    id_eq(&o->peer_id, &sa->peer_id))
+			ike_sa_close(o, "INITIAL_CONTACT from the peer");
+}
+
 static void auth_fail(struct ike_sa *sa, uint32_t mid, const char *why)
 {
 	ike_respond_error(sa, IKEV2_IKE_AUTH, mid, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -504,6 +518,8 @@ void ike_auth_request(struct ike_sa *sa, uint32_t mid, const struct ikev2_chain 
 	sa->peer = peer;
 	sa->peer_id = pid;
 	sa->peer_authed = true;
+	if (a.initial_contact)
+		initial_contact(sa);
 	id_local(sa, &lid);
 	/* IDr names who the initiator wants; we answer with our identity. */
 	if (a.idr && id_from_payload(a.idr, &want) && !id_eq(&want, &lid))

@@ -402,13 +402,14 @@ void ike_ike_rekey_send(struct ike_sa *sa)
 	struct ikev2_builder b;
 	struct wire_error werr;
 	struct ikev2_sa sap;
+	uint16_t group = sa->rekey_group ? sa->rekey_group : sa->suite.dh;
 
-	if (pending_start(sa, sa->suite.dh))
+	if (pending_start(sa, group))
 		return;
 	ike_random(sa->pend.new_spi, 8);
 	ikev2_build_begin(&b, sa->e->plain, sizeof(sa->e->plain), NULL, &werr);
-	ike_props_to_sa(&sa->peer->ike_props, IKEV2_PROTO_IKE, sa->pend.new_spi, 8, sa->suite.dh,
-			false, &sap);
+	ike_props_to_sa(&sa->peer->ike_props, IKEV2_PROTO_IKE, sa->pend.new_spi, 8, group, false,
+			&sap);
 	ikev2_add_sa(&b, &sap);
 	ikev2_add_nonce(&b, sa->pend.nonce, IKE_NONCE_LEN);
 	add_ke(&b, sa->pend.dh);
@@ -656,11 +657,18 @@ static void ike_rekey_response(struct ike_sa *sa, const struct cc_req *r)
 	struct ike_sa *n, *theirs = sa->pend.new_sa;
 
 	if (r->error == IKEV2_N_INVALID_KE_PAYLOAD && r->error_len == 2) {
+		uint16_t g = get_be16(r->error_data);
+
 		ike_count_rx_notify(e, r->error);
 		ike_pending_clear(&sa->pend);
-		log_notice("ike", "IKE rekey: peer wants group %u sa=%u", get_be16(r->error_data),
-			   sa->id);
-		ike_sa_arm_rekey(sa);
+		log_notice("ike", "IKE rekey: peer wants group %u sa=%u", g, sa->id);
+		if (g != sa->rekey_group && ike_props_has_dh(&sa->peer->ike_props, g) &&
+		    ike_dh_supported(g)) {
+			sa->rekey_group = g;
+			ike_sa_task(sa, IKE_T_IKE_REKEY, 0);
+		} else {
+			ike_sa_arm_rekey(sa);
+		}
 		return;
 	}
 	if (r->error || !r->has_sa || !r->has_ke || !r->has_nonce ||

@@ -206,6 +206,7 @@ struct ike_sa {
 	struct ike_pending pend;	/* the child or IKE rekey exchange in flight */
 	uint32_t auth_child_spi;	/* I: ESP SPI offered in IKE_AUTH */
 	unsigned init_rounds;		/* cookie / INVALID_KE round trips */
+	uint16_t rekey_group;		/* IKE rekey: group the peer asked for */
 
 	struct ike_child *children;
 	uint64_t created_ms, last_rx_ms;

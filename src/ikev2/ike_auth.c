@@ -227,8 +227,40 @@ struct verify_alg {
 	enum sigkind kind;
 	const EVP_MD *md;
 	int salt;		/* PSS */
-	char name[64];
+	char name[96];
 };
+
+/* A hash AlgorithmIdentifier has NULL or absent parameters (RFC 5754 §2). */
+static bool hash_params_ok(int ptype)
+{
+	return ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL;
+}
+
+/* The hash of an MGF1 AlgorithmIdentifier (its parameter is the hash's
+ * AlgorithmIdentifier), NULL for another mask generation function. */
+static const EVP_MD *mgf1_md(const X509_ALGOR *mgf)
+{
+	const ASN1_OBJECT *oid;
+	const ASN1_STRING *seq;
+	const void *pv;
+	const uint8_t *p;
+	X509_ALGOR *h;
+	const EVP_MD *md;
+	int ptype;
+
+	X509_ALGOR_get0(&oid, &ptype, &pv, mgf);
+	if (OBJ_obj2nid(oid) != NID_mgf1 || ptype != V_ASN1_SEQUENCE)
+		return NULL;
+	seq = pv;
+	p = ASN1_STRING_get0_data(seq);
+	h = d2i_X509_ALGOR(NULL, &p, ASN1_STRING_length(seq));
+	if (!h)
+		return NULL;
+	X509_ALGOR_get0(&oid, &ptype, NULL, h);
+	md = hash_params_ok(ptype) ? EVP_get_digestbyobj(oid) : NULL;
+	X509_ALGOR_free(h);
+	return md;
+}
 
 /* RSASSA-PSS-params: hash, MGF1 with the same hash (we accept no other
  * mask), salt length (default 20). */
@@ -254,13 +286,16 @@ static int parse_pss(const X509_ALGOR *a, struct verify_alg *v, char *err, size_
 		seterr(err, errlen, "RSASSA-PSS parameters are not valid DER");
 		return -1;
 	}
-	v->md = pss->hashAlgorithm ? EVP_get_digestbyobj(pss->hashAlgorithm->algorithm) :
-		EVP_sha1();
-	if (pss->maskGenAlgorithm) {
-		mgf_md = NULL;
-		if (OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) == NID_mgf1 && pss->maskHash)
-			mgf_md = EVP_get_digestbyobj(pss->maskHash->algorithm);
+	v->md = EVP_sha1();
+	if (pss->hashAlgorithm) {
+		const ASN1_OBJECT *hoid;
+		int hptype;
+
+		X509_ALGOR_get0(&hoid, &hptype, NULL, pss->hashAlgorithm);
+		v->md = hash_params_ok(hptype) ? EVP_get_digestbyobj(hoid) : NULL;
 	}
+	if (pss->maskGenAlgorithm)
+		mgf_md = mgf1_md(pss->maskGenAlgorithm);
 	v->salt = 20;
 	if (pss->saltLength) {
 		long s = ASN1_INTEGER_get(pss->saltLength);
@@ -295,7 +330,14 @@ static int parse_algid(const uint8_t *der, size_t len, struct verify_alg *v, cha
 	}
 	X509_ALGOR_get0(&oid, &ptype, NULL, a);
 	nid = OBJ_obj2nid(oid);
-	OBJ_obj2txt(v->name, sizeof(v->name), oid, 0);
+	{
+		char num[40];
+		const char *sn = OBJ_nid2sn(nid);
+
+		OBJ_obj2txt(num, sizeof(num), oid, 1);
+		snprintf(v->name, sizeof(v->name), "%s%s%s%s", num, nid ? " (" : "",
+			 nid ? sn : "", nid ? ")" : "");
+	}
 	v->md = NULL;
 	switch (nid) {
 	case NID_ecdsa_with_SHA256: v->kind = SIG_ECDSA; v->md = EVP_sha256(); break;

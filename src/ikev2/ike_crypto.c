@@ -36,6 +36,7 @@ void ike_crypto_stats_register(void)
 	counter_register(&ike_ctr_dh_invalid);
 	counter_register(&ike_ctr_auth_bad_alg);
 	counter_register(&ike_ctr_auth_bad_sig);
+	ike_cert_stats_register();
 }
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)

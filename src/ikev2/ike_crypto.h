@@ -151,7 +151,10 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 int ike_decryption_table_record(const struct ike_suite *s, const uint8_t spi_i[8],
 				const uint8_t spi_r[8], const struct ike_keys *k, char *buf,
 				size_t len);
-/* Registers the counters of SK failures (bad ICV, malformed, library). */
+/* Registers the counters of ike_crypto.c, ike_dh.c, ike_auth.c and
+ * ike_cert.c: SK failures (bad ICV, malformed, library), refused KE
+ * values, refused AUTH algorithms and signatures, refused certificates
+ * (mipsec_ike_cert_refused_total{reason=...}). */
 void ike_crypto_stats_register(void);
 
 /* ---- authentication (§2.15, RFC 7427) ---------------------------------------- */

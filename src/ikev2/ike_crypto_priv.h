@@ -8,5 +8,6 @@
 extern struct counter ike_ctr_dh_invalid;
 extern struct counter ike_ctr_auth_bad_alg;
 extern struct counter ike_ctr_auth_bad_sig;
+void ike_cert_stats_register(void);
 
 #endif

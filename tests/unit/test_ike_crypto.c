@@ -382,6 +382,147 @@ static void test_dh_modp_padding(void **state)
 	assert_true(seen);
 }
 
+/* ---- AUTH ---- */
+
+static X509 *self_cert(EVP_PKEY *key)
+{
+	X509 *x = X509_new();
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"unit", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	return x;
+}
+
+static void test_auth_octets_psk(void **state)
+{
+	uint8_t msg[100], nonce[32], skp[32], id[] = { 2, 0, 0, 0, 'a', 'b' };
+	uint8_t out[100 + 32 + IKE_KEY_MAX], mac[64], psk1[64], psk2[64];
+	size_t n, l1 = 0, l2 = 0;
+
+	(void)state;
+	memset(msg, 1, sizeof(msg));
+	memset(nonce, 2, sizeof(nonce));
+	memset(skp, 3, sizeof(skp));
+	n = ike_auth_octets(IKE_PRF_HMAC_SHA2_256, skp, 32, msg, 100, nonce, 32, id, 6, out,
+			    sizeof(out));
+	assert_int_equal(n, 100 + 32 + 32);
+	assert_memory_equal(out, msg, 100);
+	assert_memory_equal(out + 100, nonce, 32);
+	ike_prf(IKE_PRF_HMAC_SHA2_256, skp, 32, id, 6, mac);
+	assert_memory_equal(out + 132, mac, 32);
+	assert_int_equal(ike_auth_octets(IKE_PRF_HMAC_SHA2_256, skp, 32, msg, 100, nonce, 32, id,
+					 6, out, 163), 0);
+	assert_int_equal(ike_auth_psk(IKE_PRF_HMAC_SHA2_384, (const uint8_t *)"secret", 6, out, n,
+				      psk1, &l1), 0);
+	assert_int_equal(l1, 48);
+	{
+		uint8_t k[64];
+
+		ike_prf(IKE_PRF_HMAC_SHA2_384, (const uint8_t *)"secret", 6,
+			(const uint8_t *)"Key Pad for IKEv2", 17, k);
+		ike_prf(IKE_PRF_HMAC_SHA2_384, k, 48, out, n, psk2);
+	}
+	assert_memory_equal(psk1, psk2, 48);
+	assert_true(ike_auth_psk_equal(psk1, psk2, 48));
+	assert_int_equal(ike_auth_psk(IKE_PRF_HMAC_SHA2_384, (const uint8_t *)"secreT", 6, out, n,
+				      psk2, &l2), 0);
+	assert_false(ike_auth_psk_equal(psk1, psk2, 48));
+}
+
+static void sign_verify(EVP_PKEY *key, X509 *cert, X509 *other, int hash, bool pss)
+{
+	uint8_t octets[200], auth[1024];
+	char err[256];
+	size_t n, alen;
+
+	memset(octets, 0x33, sizeof(octets));
+	n = ike_auth_sign(key, hash, pss, octets, sizeof(octets), auth, sizeof(auth), err,
+			  sizeof(err));
+	assert_true(n > 0);
+	alen = auth[0];
+	assert_int_equal(ike_auth_verify(cert, IKEV2_AUTH_DIGITAL_SIG, auth, n, octets,
+					 sizeof(octets), err, sizeof(err)), 0);
+	/* Tampered octets, wrong key */
+	octets[7] ^= 1;
+	assert_int_equal(ike_auth_verify(cert, IKEV2_AUTH_DIGITAL_SIG, auth, n, octets,
+					 sizeof(octets), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not verify"));
+	octets[7] ^= 1;
+	assert_int_equal(ike_auth_verify(other, IKEV2_AUTH_DIGITAL_SIG, auth, n, octets,
+					 sizeof(octets), err, sizeof(err)), -1);
+	/* Every truncation, bounded by the length octet and the data. */
+	for (size_t cut = 0; cut < n; cut++) {
+		err[0] = '\0';
+		assert_int_equal(ike_auth_verify(cert, IKEV2_AUTH_DIGITAL_SIG, auth, cut, octets,
+						 sizeof(octets), err, sizeof(err)), -1);
+		assert_true(strlen(err) > 10);
+		if (cut <= alen)
+			assert_non_null(strstr(err, "AlgorithmIdentifier"));
+	}
+	/* A length octet that disagrees with the DER. */
+	for (int d = -3; d <= 3; d++) {
+		uint8_t save = auth[0];
+
+		if (!d)
+			continue;
+		auth[0] = (uint8_t)(alen + (size_t)d);
+		err[0] = '\0';
+		assert_int_equal(ike_auth_verify(cert, IKEV2_AUTH_DIGITAL_SIG, auth, n, octets,
+						 sizeof(octets), err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "AlgorithmIdentifier"));
+		auth[0] = save;
+	}
+	/* Each AlgorithmIdentifier octet flipped in turn: refused, no crash. */
+	for (size_t i = 1; i <= alen; i++) {
+		auth[i] ^= 0x41;
+		assert_int_equal(ike_auth_verify(cert, IKEV2_AUTH_DIGITAL_SIG, auth, n, octets,
+						 sizeof(octets), err, sizeof(err)), -1);
+		auth[i] ^= 0x41;
+	}
+}
+
+static void test_auth_sign_verify(void **state)
+{
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *ec2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	X509 *cec = self_cert(ec), *cec2 = self_cert(ec2), *crsa = self_cert(rsa);
+	uint8_t auth[1024], o[10] = { 0 };
+	char err[256];
+	uint64_t alg0;
+
+	(void)state;
+	ike_crypto_stats_register();
+	for (int h = IKE_HASH_SHA256; h <= IKE_HASH_SHA512; h++) {
+		sign_verify(ec, cec, cec2, h, false);
+		sign_verify(rsa, crsa, cec, h, false);
+		sign_verify(rsa, crsa, cec, h, true);
+	}
+	/* No SHA-1 signatures of our own with method 14. */
+	assert_int_equal(ike_auth_sign(ec, IKE_HASH_SHA1, false, o, 10, auth, sizeof(auth), err,
+				       sizeof(err)), 0);
+	assert_non_null(strstr(err, "hash algorithm 1"));
+	assert_int_equal(ike_auth_sign(ec, IKE_HASH_SHA256, false, o, 10, auth, 20, err,
+				       sizeof(err)), 0);
+	alg0 = counter_value("mipsec_ike_auth_bad_algorithm_total");
+	assert_int_equal(ike_auth_verify(cec, 3, auth, 10, o, 10, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "method 3 is not supported"));
+	assert_int_equal(counter_value("mipsec_ike_auth_bad_algorithm_total"), alg0 + 1);
+	X509_free(cec);
+	X509_free(cec2);
+	X509_free(crsa);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(ec2);
+	EVP_PKEY_free(rsa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_sk_roundtrip),
 		cmocka_unit_test(test_dh),
 		cmocka_unit_test(test_dh_modp_padding),
+		cmocka_unit_test(test_auth_octets_psk),
+		cmocka_unit_test(test_auth_sign_verify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,10 @@ struct pair {
 	bool (*cond)(struct pair *p);
 	bool timed_out;
 	FILE *pcap;
+	/* A NAT in front of side i: the other side sees it as nat[i]:nat_port[i]. */
+	bool nat_on[2];
+	struct ip_addr nat[2];
+	uint16_t nat_port[2];
 };
 
 static void pair_pcap_write(struct pair *p, const struct ike_path *path, const uint8_t *b,
@@ -159,6 +163,10 @@ static void pair_send(void *arg, const struct ike_path *path, const uint8_t *msg
 	/* The engine may not know its own address: the pair does. */
 	if (d->path.remote.family == 0 || !memcmp(d->path.remote.bytes, (uint8_t[16]){ 0 }, 16))
 		d->path.remote = s->addr;
+	if (p->nat_on[s->idx]) {
+		d->path.remote = p->nat[s->idx];
+		d->path.rport = (uint16_t)(p->nat_port[s->idx] + (path->lport == 4500));
+	}
 	d->buf = copy;
 	d->len = l;
 	timer_arm_us(&p->deliver, 0);

@@ -993,6 +993,76 @@ static void test_auth_malformed_each_type(void **state)
 	assert_true(tested >= 10);
 }
 
+static bool b_expired(struct pair *p) { return pc(p, B, "half_open_expired") >= 1; }
+
+/* A half-open SA (IKE_AUTH never arrives) goes after half_open_timeout. */
+static void test_half_open_expiry(void **state)
+{
+	struct drop_spec d = { .from = A, .exchange = IKEV2_IKE_AUTH, .count = 100 };
+	struct pair p;
+
+	(void)state;
+	make_cfg("retransmit_timeout = 2000;", NULL, "half_open_timeout = 1;", NULL);
+	start(&p);
+	p.filter = drop_filter;
+	p.filter_arg = &d;
+	assert_int_not_equal(ike_engine_initiate(p.s[A].e, "b"), 0);
+	assert_true(pair_run(&p, b_expired, 4000));
+	assert_int_equal(ike_engine_n_ike(p.s[B].e), 0);
+	assert_int_equal(p.s[B].ike_up, 0);
+	pair_free(&p);
+}
+
+static bool b_bad_mid(struct pair *p) { return pc(p, B, "rx_bad_mid") >= 1; }
+
+/* A request far ahead of the window is dropped and counted; the SA lives. */
+static void test_message_id_window(void **state)
+{
+	struct pair p;
+	struct ike_sa *sa;
+	struct ike_out o = { 0 };
+
+	(void)state;
+	make_cfg(NULL, NULL, NULL, NULL);
+	start(&p);
+	establish(&p);
+	sa = ike_sa_by_id(p.s[A].e, ike_engine_ike_of(p.s[A].e, "b"));
+	assert_non_null(sa);
+	assert_int_equal(ike_msg_protect(sa, IKEV2_INFORMATIONAL, false, sa->tx_mid + 5,
+					 IKEV2_PL_NONE, (const uint8_t *)"", 0, &o), 0);
+	ike_sa_send_out(sa, &o);
+	ike_out_clear(&o);
+	assert_true(pair_run(&p, b_bad_mid, WAIT_MS));
+	assert_int_equal(ike_engine_n_ike(p.s[B].e), 1);
+	/* The window still works: a DELETE goes through. */
+	assert_int_equal(ike_engine_delete_ike(p.s[A].e, ike_engine_ike_of(p.s[A].e, "b")), 0);
+	assert_true(pair_run(&p, both_down, WAIT_MS));
+	pair_free(&p);
+}
+
+static bool timers_rekeyed(struct pair *p)
+{
+	return pc(p, A, "child_rekeyed") >= 1 && pc(p, B, "child_rekeyed") >= 1 &&
+	       pc(p, A, "ike_rekeyed") >= 1 && pc(p, B, "ike_rekeyed") >= 1;
+}
+
+/* The lifetimes drive the rekeys (jitter: at most 10 % early). */
+static void test_rekey_timers(void **state)
+{
+	struct pair p;
+	uint64_t t0 = mono_ms();
+
+	(void)state;
+	make_cfg(NULL, "child_rekey_time = 1; rekey_time = 2;", NULL,
+		 "child_rekey_time = 0; rekey_time = 0;");
+	start(&p);
+	establish(&p);
+	assert_true(pair_run(&p, timers_rekeyed, 6000));
+	assert_true(mono_ms() - t0 >= 1800);
+	check_child_pair(&p);
+	pair_free(&p);
+}
+
 /* ---- configuration ----------------------------------------------------------------- */
 
 static void expect_cfg_error(const char *text, const char *needle)
@@ -1086,6 +1156,9 @@ int main(void)
 		cmocka_unit_test(test_initial_contact),
 		cmocka_unit_test(test_bad_init),
 		cmocka_unit_test(test_bad_icv),
+		cmocka_unit_test(test_half_open_expiry),
+		cmocka_unit_test(test_message_id_window),
+		cmocka_unit_test(test_rekey_timers),
 		cmocka_unit_test(test_auth_critical_inner),
 		cmocka_unit_test(test_auth_missing_idi),
 		cmocka_unit_test(test_auth_malformed_each_type),

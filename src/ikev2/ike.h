@@ -71,6 +71,10 @@ struct ike_child_info {
 	uint32_t ike_id;		/* the IKE SA that keys it */
 	uint32_t replaces;		/* rekey: the child it replaces, or 0 */
 	const char *peer;		/* configured peer name */
+	/* The peer's child policy this SA serves (its `children` entry, or
+	 * the peer name): the data plane sends on the newest child of a
+	 * policy. */
+	const char *policy;
 	const struct ike_id *peer_id;	/* authenticated identity of the peer */
 	uint32_t spi_in, spi_out;
 	enum esp_xform xform;
@@ -99,9 +103,10 @@ struct ike_ops {
 	void (*ike_down)(void *arg, uint32_t ike_id, const char *peer);
 	/* The PAD hook: which remote traffic selectors may the authenticated
 	 * `peer_id` (configured as `peer`) use, given what it asks for?
-	 * Fills `allowed` (the engine then narrows `requested` to it) and
-	 * returns 0, or -1 to refuse (TS_UNACCEPTABLE). NULL: the peer's
-	 * configured remote_ts. */
+	 * `allowed` comes in holding the child policy's configured remote
+	 * selectors; the hook may narrow or replace them (the engine then
+	 * narrows `requested` to the result) and returns 0, or -1 to refuse
+	 * (TS_UNACCEPTABLE). NULL: the configured selectors. */
 	int (*authorize)(void *arg, const char *peer, const struct ike_id *peer_id,
 			 const struct ike_ts_set *requested, struct ike_ts_set *allowed);
 };

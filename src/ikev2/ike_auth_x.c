@@ -341,7 +341,7 @@ void ike_auth_send(struct ike_sa *sa)
 		ike_random(&sa->auth_child_spi, 4);
 	while (sa->auth_child_spi < 256);
 	ch.spi_in = sa->auth_child_spi;
-	ch.mode = sa->peer->mode;
+	ch.mode = sa->peer->child[0].mode;
 	ikev2_build_begin(&b, e->plain, sizeof(e->plain), NULL, &werr);
 	ikev2_add_typed(&b, IKEV2_PL_IDI, id.type, id.data, id.len);
 	add_certs(sa, &b);
@@ -411,6 +411,9 @@ void ike_auth_response(struct ike_sa *sa, const struct ikev2_chain *c)
 	sa->peer_id = rid;
 	sa->peer_authed = true;
 	ike_sa_established(sa);
+	/* The other child policies come with CREATE_CHILD_SA. */
+	for (size_t i = 1; i < sa->peer->n_child; i++)
+		ike_sa_task(sa, IKE_T_CHILD_NEW, (uint32_t)i);
 	if (a.error || !a.child) {
 		if (a.error)
 			ike_count_rx_notify(e, a.error);
@@ -421,7 +424,7 @@ void ike_auth_response(struct ike_sa *sa, const struct ikev2_chain *c)
 	if (!ch)
 		return;
 	ch->spi_in = sa->auth_child_spi;
-	ch->mode = sa->peer->mode;
+	ch->mode = sa->peer->child[0].mode;
 	if (ike_child_check_answer(sa, c, ch, &notify) ||
 	    ike_child_install(sa, ch, true, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len, 0)) {
 		log_notice("ike", "CHILD SA of IKE_AUTH refused sa=%u", sa->id);

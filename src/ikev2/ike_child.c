@@ -124,18 +124,25 @@ static void ts_host(const struct ip_addr *a, struct ike_ts_set *s)
 	s->ts[0].eport = 0xffff;
 }
 
-static void ts_local(const struct ike_sa *sa, struct ike_ts_set *s)
+static const struct ike_child_cfg *policy_of(const struct ike_sa *sa, size_t i)
 {
-	if (sa->peer->local_ts.n)
-		*s = sa->peer->local_ts;
+	return &sa->peer->child[i < sa->peer->n_child ? i : 0];
+}
+
+static void ts_local(const struct ike_sa *sa, const struct ike_child_cfg *pol,
+		     struct ike_ts_set *s)
+{
+	if (pol->local_ts.n)
+		*s = pol->local_ts;
 	else
 		ts_host(&sa->path.local, s);
 }
 
-static void ts_remote(const struct ike_sa *sa, struct ike_ts_set *s)
+static void ts_remote(const struct ike_sa *sa, const struct ike_child_cfg *pol,
+		      struct ike_ts_set *s)
 {
-	if (sa->peer->remote_ts.n)
-		*s = sa->peer->remote_ts;
+	if (pol->remote_ts.n)
+		*s = pol->remote_ts;
 	else
 		ts_host(&sa->path.remote, s);
 }
@@ -154,9 +161,11 @@ size_t ike_child_add_payloads(struct ike_sa *sa, struct ikev2_builder *b,
 	if (c->mode == SA_MODE_TRANSPORT)
 		ikev2_add_notify(b, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
 	if (request) {
-		ike_props_to_sa(&sa->peer->esp_props, IKEV2_PROTO_ESP, spi, 4, 0, true, &sap);
-		ts_local(sa, &l);
-		ts_remote(sa, &r);
+		const struct ike_child_cfg *pol = policy_of(sa, c->policy);
+
+		ike_props_to_sa(&pol->esp_props, IKEV2_PROTO_ESP, spi, 4, 0, true, &sap);
+		ts_local(sa, pol, &l);
+		ts_remote(sa, pol, &r);
 	} else {
 		ike_suite_to_sa(&c->suite, c->suite_num, IKEV2_PROTO_ESP, spi, 4, &sap);
 		l = c->local_ts;
@@ -206,59 +215,75 @@ static bool child_collect(const struct ikev2_chain *c, struct child_pl *cp)
 	return true;
 }
 
+/* Tries child policy `pol` on the request: 0, or the notify that says why
+ * not (counters are left to the caller). */
+static uint16_t pick_one(struct ike_sa *sa, const struct child_pl *cp, size_t i, bool need_dh,
+			 struct ike_child *out)
+{
+	struct ike_engine *e = sa->e;
+	const struct ike_child_cfg *pol = policy_of(sa, i);
+	struct ike_ts_set req_r, req_l, allow_r, allow_l;
+	size_t pidx;
+
+	if (ike_props_select(&pol->esp_props, &cp->sa, IKEV2_PROTO_ESP, need_dh, &out->suite,
+			     &pidx) || cp->sa.prop[pidx].spi_size != 4)
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	if ((pol->mode == SA_MODE_TRANSPORT) != cp->transport)
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	out->suite_num = cp->sa.prop[pidx].num;
+	out->spi_out = get_be32(cp->sa.prop[pidx].spi);
+	out->mode = pol->mode;
+	out->policy = (uint8_t)i;
+	/* The peer is the exchange initiator: TSi is its side. */
+	ike_ts_from_wire(&cp->tsi, &req_r);
+	ike_ts_from_wire(&cp->tsr, &req_l);
+	ts_remote(sa, pol, &allow_r);
+	ts_local(sa, pol, &allow_l);
+	if (e->ops->authorize &&
+	    e->ops->authorize(e->arg, sa->peer->name, &sa->peer_id, &req_r, &allow_r))
+		allow_r.n = 0;
+	ike_ts_narrow(&req_r, &allow_r, &out->remote_ts);
+	ike_ts_narrow(&req_l, &allow_l, &out->local_ts);
+	if (!out->remote_ts.n || !out->local_ts.n)
+		return IKEV2_N_TS_UNACCEPTABLE;
+	return 0;
+}
+
 int ike_child_pick(struct ike_sa *sa, const struct ikev2_chain *c, struct ike_child *out,
 		   bool need_dh, uint16_t *notify)
 {
 	struct ike_engine *e = sa->e;
 	struct child_pl cp;
-	struct ike_ts_set req_r, req_l, allow_r, allow_l;
-	size_t pidx;
+	uint16_t why = IKEV2_N_NO_PROPOSAL_CHOSEN;
 
 	if (!child_collect(c, &cp) || !cp.has_sa || !cp.has_tsi || !cp.has_tsr) {
 		ike_count(e, IKE_C_rx_invalid_syntax);
 		*notify = IKEV2_N_INVALID_SYNTAX;
 		return -1;
 	}
-	if (ike_props_select(&sa->peer->esp_props, &cp.sa, IKEV2_PROTO_ESP, need_dh, &out->suite,
-			     &pidx) || cp.sa.prop[pidx].spi_size != 4) {
-		ike_count(e, IKE_C_rx_no_proposal);
-		log_notice("ike", "no acceptable ESP proposal sa=%u peer=%s", sa->id, sa->peer->name);
-		*notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
-		return -1;
+	/* The first of the peer's child policies the request fits. */
+	for (size_t i = 0; i < sa->peer->n_child; i++) {
+		uint16_t n = pick_one(sa, &cp, i, need_dh, out);
+
+		if (!n) {
+			do
+				ike_random(&out->spi_in, 4);
+			while (out->spi_in < 256);
+			return 0;
+		}
+		if (n == IKEV2_N_TS_UNACCEPTABLE)
+			why = n;	/* the more telling refusal */
 	}
-	if ((sa->peer->mode == SA_MODE_TRANSPORT) != cp.transport) {
-		ike_count(e, IKE_C_rx_no_proposal);
-		log_notice("ike", "peer asks for %s mode, %s configured sa=%u",
-			   cp.transport ? "transport" : "tunnel",
-			   sa_mode_name(sa->peer->mode), sa->id);
-		*notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
-		return -1;
-	}
-	out->suite_num = cp.sa.prop[pidx].num;
-	out->spi_out = get_be32(cp.sa.prop[pidx].spi);
-	do
-		ike_random(&out->spi_in, 4);
-	while (out->spi_in < 256);
-	out->mode = sa->peer->mode;
-	/* The peer is the exchange initiator: TSi is its side. */
-	ike_ts_from_wire(&cp.tsi, &req_r);
-	ike_ts_from_wire(&cp.tsr, &req_l);
-	ts_remote(sa, &allow_r);
-	ts_local(sa, &allow_l);
-	if (e->ops->authorize &&
-	    e->ops->authorize(e->arg, sa->peer->name, &sa->peer_id, &req_r, &allow_r)) {
-		allow_r.n = 0;
-	}
-	ike_ts_narrow(&req_r, &allow_r, &out->remote_ts);
-	ike_ts_narrow(&req_l, &allow_l, &out->local_ts);
-	if (!out->remote_ts.n || !out->local_ts.n) {
+	if (why == IKEV2_N_TS_UNACCEPTABLE) {
 		ike_count(e, IKE_C_rx_ts_unacceptable);
-		log_notice("ike", "traffic selectors refused sa=%u peer=%s (%s side)", sa->id,
-			   sa->peer->name, !out->remote_ts.n ? "peer's" : "our");
-		*notify = IKEV2_N_TS_UNACCEPTABLE;
-		return -1;
+		log_notice("ike", "traffic selectors refused sa=%u peer=%s", sa->id, sa->peer->name);
+	} else {
+		ike_count(e, IKE_C_rx_no_proposal);
+		log_notice("ike", "no acceptable ESP proposal or mode sa=%u peer=%s%s", sa->id,
+			   sa->peer->name, cp.transport ? " (transport asked)" : "");
 	}
-	return 0;
+	*notify = why;
+	return -1;
 }
 
 int ike_child_check_answer(struct ike_sa *sa, const struct ikev2_chain *c,
@@ -274,7 +299,9 @@ int ike_child_check_answer(struct ike_sa *sa, const struct ikev2_chain *c,
 		*notify = IKEV2_N_INVALID_SYNTAX;
 		return -1;
 	}
-	if (ike_props_check_answer(&sa->peer->esp_props, &cp.sa, IKEV2_PROTO_ESP, pfs, &ch->suite) ||
+	const struct ike_child_cfg *pol = policy_of(sa, ch->policy);
+
+	if (ike_props_check_answer(&pol->esp_props, &cp.sa, IKEV2_PROTO_ESP, pfs, &ch->suite) ||
 	    cp.sa.prop[0].spi_size != 4) {
 		ike_count(e, IKE_C_rx_no_proposal);
 		log_notice("ike", "ESP proposal in the answer is not one we offered sa=%u", sa->id);
@@ -290,8 +317,8 @@ int ike_child_check_answer(struct ike_sa *sa, const struct ikev2_chain *c,
 	ch->spi_out = get_be32(cp.sa.prop[0].spi);
 	ike_ts_from_wire(&cp.tsi, &ch->local_ts);
 	ike_ts_from_wire(&cp.tsr, &ch->remote_ts);
-	ts_local(sa, &l);
-	ts_remote(sa, &r);
+	ts_local(sa, pol, &l);
+	ts_remote(sa, pol, &r);
 	if (!ike_ts_subset(&ch->local_ts, &l) || !ike_ts_subset(&ch->remote_ts, &r)) {
 		ike_count(e, IKE_C_rx_ts_unacceptable);
 		log_notice("ike", "answer widens the traffic selectors sa=%u", sa->id);
@@ -370,6 +397,7 @@ void ike_child_rekey_send(struct ike_sa *sa, uint32_t child_id)
 	memset(&ch, 0, sizeof(ch));
 	ch.spi_in = sa->pend.spi_in;
 	ch.mode = old->mode;
+	ch.policy = old->policy;
 	put_be32(spi, old->spi_in);
 	ikev2_build_begin(&b, sa->e->plain, sizeof(sa->e->plain), NULL, &werr);
 	ikev2_add_notify(&b, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
@@ -382,8 +410,8 @@ void ike_child_rekey_send(struct ike_sa *sa, uint32_t child_id)
 		if (ch.mode == SA_MODE_TRANSPORT)
 			ikev2_add_notify(&b, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
 		put_be32(spi, ch.spi_in);
-		ike_props_to_sa(&sa->peer->esp_props, IKEV2_PROTO_ESP, spi, 4, old->suite.dh,
-				!old->suite.dh, &sap);
+		ike_props_to_sa(&policy_of(sa, old->policy)->esp_props, IKEV2_PROTO_ESP, spi, 4,
+				old->suite.dh, !old->suite.dh, &sap);
 		ikev2_add_sa(&b, &sap);
 		ikev2_add_nonce(&b, sa->pend.nonce, IKE_NONCE_LEN);
 		if (sa->pend.dh)
@@ -395,6 +423,46 @@ void ike_child_rekey_send(struct ike_sa *sa, uint32_t child_id)
 	}
 	log_info("ike", "rekeying CHILD SA child=%u sa=%u", child_id, sa->id);
 	send_req(sa, &b, IKE_T_CHILD_REKEY);
+}
+
+/* A CHILD SA for another policy of the peer (§1.3.1). */
+void ike_child_new_send(struct ike_sa *sa, uint8_t policy)
+{
+	const struct ike_child_cfg *pol = policy_of(sa, policy);
+	uint16_t pfs = ike_props_first_dh(&pol->esp_props);
+	struct ike_child ch;
+	struct ikev2_builder b;
+	struct ikev2_sa sap;
+	struct ikev2_ts w[IKE_TS_MAX];
+	struct ike_ts_set l, r;
+	struct wire_error werr;
+	uint8_t spi[4];
+
+	if (policy >= sa->peer->n_child || pending_start(sa, pfs))
+		return;
+	do
+		ike_random(&sa->pend.spi_in, 4);
+	while (sa->pend.spi_in < 256);
+	sa->pend.policy = policy;
+	memset(&ch, 0, sizeof(ch));
+	ch.mode = pol->mode;
+	ikev2_build_begin(&b, sa->e->plain, sizeof(sa->e->plain), NULL, &werr);
+	if (ch.mode == SA_MODE_TRANSPORT)
+		ikev2_add_notify(&b, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	put_be32(spi, sa->pend.spi_in);
+	ike_props_to_sa(&pol->esp_props, IKEV2_PROTO_ESP, spi, 4, pfs, !pfs, &sap);
+	ikev2_add_sa(&b, &sap);
+	ikev2_add_nonce(&b, sa->pend.nonce, IKE_NONCE_LEN);
+	if (sa->pend.dh)
+		add_ke(&b, sa->pend.dh);
+	ts_local(sa, pol, &l);
+	ts_remote(sa, pol, &r);
+	ike_ts_to_wire(&l, w);
+	ikev2_add_ts(&b, IKEV2_PL_TSI, w, l.n);
+	ike_ts_to_wire(&r, w);
+	ikev2_add_ts(&b, IKEV2_PL_TSR, w, r.n);
+	log_info("ike", "creating CHILD SA '%s' sa=%u", pol->name, sa->id);
+	send_req(sa, &b, IKE_T_CHILD_NEW);
 }
 
 void ike_ike_rekey_send(struct ike_sa *sa)
@@ -875,7 +943,8 @@ static void child_rekey_response(struct ike_sa *sa, const struct ikev2_chain *c,
 	if (!ch)
 		return;
 	ch->spi_in = sa->pend.spi_in;
-	ch->mode = old ? old->mode : sa->peer->mode;
+	ch->policy = old ? old->policy : sa->pend.policy;
+	ch->mode = old ? old->mode : policy_of(sa, ch->policy)->mode;
 	ch->suite.dh = sa->pend.dh ? ike_dh_group(sa->pend.dh) : 0;
 	if (ike_child_check_answer(sa, c, ch, &notify) ||
 	    (sa->pend.dh && (r->ke.group != ike_dh_group(sa->pend.dh) ||

@@ -22,7 +22,11 @@ static const char *const ike_known[] = {
 static const char *const peer_known[] = {
 	"name", "remote", "remote_port", "local", "remote_id", "local_id", "auth", "local_auth",
 	"psk", "ike_proposals", "esp_proposals", "mode", "local_ts", "remote_ts", "initiate",
-	"rekey_time", "child_rekey_time", "child_rekey_bytes", "dpd", NULL,
+	"rekey_time", "child_rekey_time", "child_rekey_bytes", "dpd", "children", NULL,
+};
+
+static const char *const child_known[] = {
+	"name", "mode", "local_ts", "remote_ts", "esp_proposals", NULL,
 };
 
 void ike_config_defaults(struct ike_config *c)
@@ -465,6 +469,79 @@ static void ts_setting(struct cfg_ctx *ctx, const config_setting_t *g, const cha
 	}
 }
 
+static void mode_setting(struct cfg_ctx *ctx, const config_setting_t *g, enum sa_mode *mode)
+{
+	const char *v = NULL;
+
+	if (cfg_string(ctx, g, "mode", false, &v) && v) {
+		if (!strcmp(v, "transport"))
+			*mode = SA_MODE_TRANSPORT;
+		else if (!strcmp(v, "tunnel"))
+			*mode = SA_MODE_TUNNEL;
+		else
+			cfg_error(ctx, config_setting_get_member(g, "mode"),
+				  "must be \"tunnel\" or \"transport\"");
+	}
+}
+
+/* `children`: each inherits what it does not set from the peer. */
+static void parse_children(struct cfg_ctx *ctx, const config_setting_t *e, struct ike_peer_cfg *p)
+{
+	const config_setting_t *l = config_setting_get_member(e, "children");
+	struct ike_child_cfg *c = &p->child[0];
+
+	if (!l) {
+		snprintf(c->name, sizeof(c->name), "%s", p->name);
+		c->mode = p->mode;
+		c->local_ts = p->local_ts;
+		c->remote_ts = p->remote_ts;
+		c->esp_props = p->esp_props;
+		p->n_child = 1;
+		return;
+	}
+	if (!config_setting_is_list(l) || config_setting_length(l) < 1) {
+		cfg_error(ctx, l, "must be a list of 1 to %d groups { name = ...; }", IKE_MAX_CHILDREN);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		const char *v = NULL;
+
+		if (!config_setting_is_group(g)) {
+			cfg_error(ctx, g, "must be a group { name = ...; }");
+			continue;
+		}
+		if (p->n_child >= IKE_MAX_CHILDREN) {
+			cfg_error(ctx, g, "at most %d children", IKE_MAX_CHILDREN);
+			return;
+		}
+		c = &p->child[p->n_child];
+		cfg_check_known(ctx, g, child_known);
+		if (cfg_string(ctx, g, "name", true, &v) && v) {
+			if (!*v || strlen(v) >= sizeof(c->name))
+				cfg_error(ctx, config_setting_get_member(g, "name"),
+					  "must have 1 to %zu characters", sizeof(c->name) - 1);
+			snprintf(c->name, sizeof(c->name), "%s", v);
+		}
+		for (size_t k = 0; k < p->n_child; k++)
+			if (!strcmp(p->child[k].name, c->name))
+				cfg_error(ctx, config_setting_get_member(g, "name"),
+					  "child '%s' defined twice", c->name);
+		c->mode = p->mode;
+		mode_setting(ctx, g, &c->mode);
+		c->local_ts = p->local_ts;
+		c->remote_ts = p->remote_ts;
+		if (config_setting_get_member(g, "local_ts"))
+			ts_setting(ctx, g, "local_ts", &c->local_ts);
+		if (config_setting_get_member(g, "remote_ts"))
+			ts_setting(ctx, g, "remote_ts", &c->remote_ts);
+		c->esp_props = p->esp_props;
+		if (config_setting_get_member(g, "esp_proposals"))
+			props_setting(ctx, g, "esp_proposals", true, &c->esp_props);
+		p->n_child++;
+	}
+}
+
 static bool auth_kind(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
 		      enum ike_auth_kind *out)
 {
@@ -555,16 +632,10 @@ static void parse_peer(struct cfg_ctx *ctx, const config_setting_t *e, const str
 	props_setting(ctx, e, "ike_proposals", false, &p->ike_props);
 	props_setting(ctx, e, "esp_proposals", true, &p->esp_props);
 	p->mode = SA_MODE_TUNNEL;
-	v = NULL;
-	if (cfg_string(ctx, e, "mode", false, &v) && v) {
-		if (!strcmp(v, "transport"))
-			p->mode = SA_MODE_TRANSPORT;
-		else if (strcmp(v, "tunnel") != 0)
-			cfg_error(ctx, config_setting_get_member(e, "mode"),
-				  "must be \"tunnel\" or \"transport\"");
-	}
+	mode_setting(ctx, e, &p->mode);
 	ts_setting(ctx, e, "local_ts", &p->local_ts);
 	ts_setting(ctx, e, "remote_ts", &p->remote_ts);
+	parse_children(ctx, e, p);
 	cfg_bool(ctx, e, "initiate", &p->initiate);
 	if (p->initiate && p->remote_any)
 		cfg_error(ctx, e, "initiate = true needs a remote address");

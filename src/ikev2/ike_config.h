@@ -35,6 +35,18 @@ int ike_prop_parse(const char *s, bool esp, struct ike_prop *p, char *err, size_
 
 enum ike_auth_kind { IKE_AUTH_PUBKEY, IKE_AUTH_PSK };
 
+#define IKE_MAX_CHILDREN 4
+
+/* One CHILD SA policy of a peer: RFC 4877 wants two between a mobile node
+ * and its home agent (transport mode for BU/BA, tunnel mode for traffic).
+ * The first comes with IKE_AUTH, the others with CREATE_CHILD_SA. */
+struct ike_child_cfg {
+	char name[32];
+	enum sa_mode mode;
+	struct ike_ts_set local_ts, remote_ts;
+	struct ike_props esp_props;
+};
+
 struct ike_peer_cfg {
 	char name[64];
 	bool remote_any;
@@ -50,6 +62,10 @@ struct ike_peer_cfg {
 	struct ike_props ike_props, esp_props;
 	enum sa_mode mode;
 	struct ike_ts_set local_ts, remote_ts;
+	/* `children`, or one made of the peer's mode, selectors and
+	 * esp_proposals above. */
+	struct ike_child_cfg child[IKE_MAX_CHILDREN];
+	size_t n_child;
 	bool initiate;
 	uint32_t rekey_time, child_rekey_time;	/* seconds, 0 = never */
 	uint64_t child_rekey_bytes;

@@ -368,6 +368,7 @@ static uint8_t exchange_of(enum ike_task_kind k)
 	case IKE_T_AUTH:
 		return IKEV2_IKE_AUTH;
 	case IKE_T_CHILD_REKEY:
+	case IKE_T_CHILD_NEW:
 	case IKE_T_IKE_REKEY:
 		return IKEV2_CREATE_CHILD_SA;
 	default:
@@ -405,6 +406,7 @@ static void response_in(struct ike_sa *sa, uint8_t *msg, size_t len, const struc
 		ike_auth_response(sa, &c);
 		break;
 	case IKE_T_CHILD_REKEY:
+	case IKE_T_CHILD_NEW:
 	case IKE_T_IKE_REKEY:
 		ike_child_response(sa, &c);
 		break;

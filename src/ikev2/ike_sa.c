@@ -259,6 +259,9 @@ static void run_task(struct ike_sa *sa, struct ike_task t)
 	case IKE_T_CHILD_REKEY:
 		ike_child_rekey_send(sa, t.child_id);
 		break;
+	case IKE_T_CHILD_NEW:
+		ike_child_new_send(sa, (uint8_t)t.child_id);
+		break;
 	case IKE_T_IKE_REKEY:
 		ike_ike_rekey_send(sa);
 		break;
@@ -431,6 +434,7 @@ int ike_child_install(struct ike_sa *sa, struct ike_child *c, bool we_initiated,
 	in->ike_id = sa->id;
 	in->replaces = replaces;
 	in->peer = sa->peer->name;
+	in->policy = sa->peer->child[c->policy].name;
 	in->peer_id = &sa->peer_id;
 	in->spi_in = c->spi_in;
 	in->spi_out = c->spi_out;

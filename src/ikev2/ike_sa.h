@@ -109,6 +109,7 @@ struct ike_child {
 	struct timer expire;		/* old child after a rekey */
 	uint32_t replaced_by;
 	uint8_t suite_num;		/* proposal number chosen (responder) */
+	uint8_t policy;			/* index in sa->peer->child[] */
 };
 
 /* Requests we may have to send; one is in flight at a time (window 1). */
@@ -117,6 +118,7 @@ enum ike_task_kind {
 	IKE_T_INIT,
 	IKE_T_AUTH,
 	IKE_T_CHILD_REKEY,
+	IKE_T_CHILD_NEW,	/* child_id: the policy index */
 	IKE_T_IKE_REKEY,
 	IKE_T_DELETE_CHILD,
 	IKE_T_DELETE_IKE,
@@ -161,6 +163,7 @@ struct ike_pending {
 	size_t peer_nonce_len;
 	uint8_t resp_nonce[IKE_NONCE_LEN];	/* ours in the peer's colliding exchange */
 	uint32_t rekey_child;			/* child being rekeyed */
+	uint8_t policy;				/* of a new child */
 	struct ike_sa *new_sa;			/* IKE rekey collision: what the peer made */
 };
 
@@ -312,6 +315,7 @@ void ike_auth_response(struct ike_sa *sa, const struct ikev2_chain *c);
 /* ike_child.c */
 void ike_child_rekey_send(struct ike_sa *sa, uint32_t child_id);
 void ike_ike_rekey_send(struct ike_sa *sa);
+void ike_child_new_send(struct ike_sa *sa, uint8_t policy);
 void ike_child_request(struct ike_sa *sa, uint32_t mid, const struct ikev2_chain *c);
 void ike_child_response(struct ike_sa *sa, const struct ikev2_chain *c);
 void ike_pending_clear(struct ike_pending *p);

@@ -558,6 +558,56 @@ static void test_transport_mh(void **state)
 	pair_free(&p);
 }
 
+static bool mn_ha_up(struct pair *p)
+{
+	return ike_engine_n_child(p->s[A].e) == 2 && ike_engine_n_child(p->s[B].e) == 2 &&
+	       p->s[A].child_up == 2 && p->s[B].child_up == 2;
+}
+
+static bool three_up(struct pair *p) { return p->s[A].child_up >= 3 && p->s[B].child_up >= 3; }
+
+/* RFC 4877 between a mobile node (A, home address 2001:db8:8::10) and its
+ * home agent (B): a transport-mode child for BU/BA (MH types 5 and 6) in
+ * IKE_AUTH, a tunnel-mode child for the home address's traffic with
+ * CREATE_CHILD_SA. Then the tunnel child is rekeyed on its own. */
+static void test_mn_ha_children(void **state)
+{
+	static const char mn[] =
+		"children = ( { name = \"bu\"; mode = \"transport\";\n"
+		"      local_ts = [\"2001:db8:8::10/128[mh/5]\"]; remote_ts = [\"2001:db8:8::1/128[mh/6]\"]; },\n"
+		"    { name = \"tunnel\"; mode = \"tunnel\"; local_ts = [\"2001:db8:8::10/128\"];\n"
+		"      remote_ts = [\"::/0\"]; esp_proposals = [\"aes256gcm16\"]; } );";
+	static const char ha[] =
+		"children = ( { name = \"tunnel\"; mode = \"tunnel\"; local_ts = [\"::/0\"];\n"
+		"      remote_ts = [\"2001:db8:8::/64\"]; esp_proposals = [\"aes256gcm16\"]; },\n"
+		"    { name = \"bu\"; mode = \"transport\"; local_ts = [\"2001:db8:8::1/128[mh]\"];\n"
+		"      remote_ts = [\"2001:db8:8::/64[mh]\"]; } );";
+	struct pair p;
+	uint32_t tunnel_a = 0;
+
+	(void)state;
+	make_cfg(NULL, mn, NULL, ha);
+	start(&p);
+	assert_int_not_equal(ike_engine_initiate(p.s[A].e, "b"), 0);
+	assert_true(pair_run(&p, mn_ha_up, WAIT_MS));
+	/* The last one up is the tunnel (CREATE_CHILD_SA after IKE_AUTH). */
+	assert_string_equal(p.s[A].last_child.policy, "tunnel");
+	assert_string_equal(p.s[B].last_child.policy, "tunnel");
+	assert_int_equal(p.s[A].last_child.mode, SA_MODE_TUNNEL);
+	assert_int_equal(p.s[A].last_child.enc_key_len, 36);
+	check_child_pair(&p);
+	tunnel_a = p.s[A].last_child.id;
+	assert_int_equal(pc(&p, B, "child_established"), 2);
+	assert_int_equal(pc(&p, B, "rx_no_proposal") + pc(&p, B, "rx_ts_unacceptable"), 0);
+	assert_int_equal(ike_engine_rekey_child(p.s[A].e, tunnel_a), 0);
+	assert_true(pair_run(&p, three_up, WAIT_MS));
+	assert_int_equal(p.s[A].last_child.replaces, tunnel_a);
+	assert_string_equal(p.s[A].last_child.policy, "tunnel");
+	assert_int_equal(p.s[A].last_child.mode, SA_MODE_TUNNEL);
+	check_child_pair(&p);
+	pair_free(&p);
+}
+
 static void test_mode_mismatch(void **state)
 {
 	struct pair p;
@@ -1149,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(test_ts_unacceptable),
 		cmocka_unit_test(test_ts_narrowing_pad),
 		cmocka_unit_test(test_transport_mh),
+		cmocka_unit_test(test_mn_ha_children),
 		cmocka_unit_test(test_mode_mismatch),
 		cmocka_unit_test(test_simultaneous_child_rekey),
 		cmocka_unit_test(test_simultaneous_ike_rekey),

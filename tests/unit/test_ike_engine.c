@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "core/table.h"
 #include "ike_pair.h"
 #include "ikev2/ike_sa.h"
 #include "wire/ikev2.h"
@@ -123,6 +124,28 @@ static void test_psk(void **state)
 	assert_int_equal(pc(&p, A, "tx_retransmit"), 0);
 	/* The identity B authenticated. */
 	assert_int_equal(p.s[B].last_child.peer_id->type, IKEV2_ID_FQDN);
+	/* The tables. */
+	ike_engine_register_tables(p.s[B].e);
+	{
+		struct table *t = table_find("ike_sa");
+		json_t *j;
+
+		assert_non_null(t);
+		j = t->dump(t->arg);
+		assert_int_equal(json_array_size(j), 1);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "state")),
+				    "established");
+		assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "peer_id")),
+				    "fqdn:a.example");
+		json_decref(j);
+		t = table_find("child_sa");
+		assert_non_null(t);
+		j = t->dump(t->arg);
+		assert_int_equal(json_array_size(j), 1);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "suite")),
+				    "aes128gcm16");
+		json_decref(j);
+	}
 	pair_free(&p);
 }
 
@@ -1150,6 +1173,12 @@ static void test_config(void **state)
 	expect_cfg_error("ike = { peers = ( { name = \"x\"; auth = \"psk\"; psk = \"k\"; remote_id = \"fqdn:x\"; initiate = true; } ); };",
 			 "initiate = true needs a remote address");
 	expect_cfg_error("ike = { bogus = 1; peers = (); };", "bogus");
+	expect_cfg_error("ike = { peers = ( { name = \"x\"; auth = \"psk\"; psk = \"k\"; remote_id = \"fqdn:x\";\n"
+			 "  children = ( { name = \"c\"; }, { name = \"c\"; mode = \"tunnel\"; } ); } ); };",
+			 ":2: setting 'ike.peers[0].children[1].name': child 'c' defined twice");
+	expect_cfg_error("ike = { peers = ( { name = \"x\"; auth = \"psk\"; psk = \"k\"; remote_id = \"fqdn:x\";\n"
+			 "  children = ( { name = \"c\"; local_ts = [\"10.0.0.0/33\"]; } ); } ); };",
+			 "setting 'ike.peers[0].children[0].local_ts[0]'");
 }
 
 static void test_ids(void **state)

@@ -427,11 +427,9 @@ static bool parse_outer(struct ike_engine *e, const struct ike_path *path, uint8
 		return true;
 	if (m->chain.notify == IKEV2_N_INVALID_MAJOR_VERSION) {
 		ike_count(e, IKE_C_rx_bad_version);
-		if (request && m->hdr.exchange == IKEV2_IKE_SA_INIT) {
-			uint8_t v = IKEV2_VERSION;
-
-			ike_send_plain_notify(e, path, &m->hdr, IKEV2_N_INVALID_MAJOR_VERSION, &v, 0);
-		}
+		/* The version we speak is in the answer's header (§2.5). */
+		if (request && m->hdr.exchange == IKEV2_IKE_SA_INIT)
+			ike_send_plain_notify(e, path, &m->hdr, IKEV2_N_INVALID_MAJOR_VERSION, NULL, 0);
 	} else if (m->chain.notify == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD) {
 		ike_count(e, IKE_C_rx_unsupported_critical);
 		if (request && m->hdr.exchange == IKEV2_IKE_SA_INIT)

@@ -72,7 +72,7 @@ struct pair {
 	uint16_t nat_port[2];
 };
 
-static void pair_pcap_write(struct pair *p, const struct ike_path *path, const uint8_t *b,
+__attribute__((unused)) static void pair_pcap_write(struct pair *p, const struct ike_path *path, const uint8_t *b,
 			    size_t len)
 {
 	uint8_t hdr[48 + 8];
@@ -132,7 +132,7 @@ __attribute__((unused)) static int pair_pcap_open(struct pair *p, const char *pa
 	return 0;
 }
 
-static void pair_send(void *arg, const struct ike_path *path, const uint8_t *msg, size_t len)
+__attribute__((unused)) static void pair_send(void *arg, const struct ike_path *path, const uint8_t *msg, size_t len)
 {
 	struct pair_side *s = arg;
 	struct pair *p = s->p;
@@ -172,7 +172,7 @@ static void pair_send(void *arg, const struct ike_path *path, const uint8_t *msg
 	timer_arm_us(&p->deliver, 0);
 }
 
-static void pair_deliver(void *arg)
+__attribute__((unused)) static void pair_deliver(void *arg)
 {
 	struct pair *p = arg;
 
@@ -186,7 +186,7 @@ static void pair_deliver(void *arg)
 	}
 }
 
-static void pair_child_up(void *arg, const struct ike_child_info *c)
+__attribute__((unused)) static void pair_child_up(void *arg, const struct ike_child_info *c)
 {
 	struct pair_side *s = arg;
 
@@ -196,7 +196,7 @@ static void pair_child_up(void *arg, const struct ike_child_info *c)
 		s->child_ids[s->n_child_ids++] = c->id;
 }
 
-static void pair_child_down(void *arg, uint32_t id)
+__attribute__((unused)) static void pair_child_down(void *arg, uint32_t id)
 {
 	struct pair_side *s = arg;
 
@@ -204,7 +204,7 @@ static void pair_child_down(void *arg, uint32_t id)
 	s->child_down++;
 }
 
-static void pair_child_moved(void *arg, const struct ike_child_info *c)
+__attribute__((unused)) static void pair_child_moved(void *arg, const struct ike_child_info *c)
 {
 	struct pair_side *s = arg;
 
@@ -212,7 +212,7 @@ static void pair_child_moved(void *arg, const struct ike_child_info *c)
 	s->last_child = *c;
 }
 
-static void pair_ike_up(void *arg, uint32_t id, const char *peer, const struct ike_id *pid)
+__attribute__((unused)) static void pair_ike_up(void *arg, uint32_t id, const char *peer, const struct ike_id *pid)
 {
 	struct pair_side *s = arg;
 
@@ -222,7 +222,7 @@ static void pair_ike_up(void *arg, uint32_t id, const char *peer, const struct i
 	s->last_ike = id;
 }
 
-static void pair_ike_down(void *arg, uint32_t id, const char *peer)
+__attribute__((unused)) static void pair_ike_down(void *arg, uint32_t id, const char *peer)
 {
 	struct pair_side *s = arg;
 
@@ -231,7 +231,7 @@ static void pair_ike_down(void *arg, uint32_t id, const char *peer)
 	s->ike_down++;
 }
 
-static int pair_authorize(void *arg, const char *peer, const struct ike_id *id,
+__attribute__((unused)) static int pair_authorize(void *arg, const char *peer, const struct ike_id *id,
 			  const struct ike_ts_set *req, struct ike_ts_set *allowed)
 {
 	struct pair_side *s = arg;
@@ -247,7 +247,7 @@ static int pair_authorize(void *arg, const char *peer, const struct ike_id *id,
 }
 
 /* Parses the `ike` block of `text`; fails the test on any error. */
-static int pair_config(struct ike_config *c, const char *text, char *errbuf, size_t errlen)
+__attribute__((unused)) static int pair_config(struct ike_config *c, const char *text, char *errbuf, size_t errlen)
 {
 	char path[128];
 	config_t lc;
@@ -281,7 +281,7 @@ static int pair_config(struct ike_config *c, const char *text, char *errbuf, siz
 	return ok ? 0 : -1;
 }
 
-static void pair_tick(void *arg)
+__attribute__((unused)) static void pair_tick(void *arg)
 {
 	struct pair *p = arg;
 
@@ -292,7 +292,7 @@ static void pair_tick(void *arg)
 	timer_arm_ms(&p->tick, 5);
 }
 
-static void pair_timeout(void *arg)
+__attribute__((unused)) static void pair_timeout(void *arg)
 {
 	struct pair *p = arg;
 
@@ -301,7 +301,7 @@ static void pair_timeout(void *arg)
 }
 
 /* Runs the loop until cond(p) or timeout_ms; true when cond held. */
-static bool pair_run(struct pair *p, bool (*cond)(struct pair *p), unsigned timeout_ms)
+__attribute__((unused)) static bool pair_run(struct pair *p, bool (*cond)(struct pair *p), unsigned timeout_ms)
 {
 	p->cond = cond;
 	p->timed_out = false;
@@ -316,7 +316,7 @@ static bool pair_run(struct pair *p, bool (*cond)(struct pair *p), unsigned time
 }
 
 /* Two engines from the two `ike` configurations. */
-static int pair_init(struct pair *p, const char *cfg_a, const char *cfg_b, const char *addr_a,
+__attribute__((unused)) static int pair_init(struct pair *p, const char *cfg_a, const char *cfg_b, const char *addr_a,
 		     const char *addr_b, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
@@ -343,7 +343,7 @@ static int pair_init(struct pair *p, const char *cfg_a, const char *cfg_b, const
 	return 0;
 }
 
-static void pair_free(struct pair *p)
+__attribute__((unused)) static void pair_free(struct pair *p)
 {
 	pair_deliver(p);
 	for (int i = 0; i < 2; i++) {

@@ -477,6 +477,8 @@ int ike_engine_input(struct ike_engine *e, const struct ike_path *path, uint8_t 
 		sa = request ? NULL : ike_sa_by_spi(e, m->hdr.spi_i, true);
 		if (!sa || sa->state != IKE_ST_INIT_SENT || m->hdr.message_id != 0) {
 			ike_count(e, sa ? IKE_C_rx_unexpected : IKE_C_rx_invalid_spi);
+			log_info("ike", "IKE_SA_INIT %s dropped: %s", request ? "request" : "response",
+				 sa ? "not expected in this state" : "no such IKE SA");
 			goto out;
 		}
 		ike_init_response(sa, msg, len, m);

@@ -99,6 +99,8 @@ struct ike_ops {
 	void (*child_down)(void *arg, uint32_t child_id);
 	/* Outer endpoints of a child changed (NAT mapping, CoA move). */
 	void (*child_moved)(void *arg, const struct ike_child_info *c);
+	/* An IKE SA rekey is ike_up(new) then ike_down(old): the children
+	 * stay up (their ike_id becomes the new one). */
 	void (*ike_up)(void *arg, uint32_t ike_id, const char *peer, const struct ike_id *peer_id);
 	void (*ike_down)(void *arg, uint32_t ike_id, const char *peer);
 	/* The PAD hook: which remote traffic selectors may the authenticated
@@ -129,8 +131,10 @@ int ike_engine_input(struct ike_engine *e, const struct ike_path *path, uint8_t 
 		     size_t len);
 
 /* Starts IKE_SA_INIT towards the configured peer `name` (its `remote`
- * must be an address). Returns the IKE SA id, or 0. Peers with
- * initiate = true are started by ike_engine_start(). */
+ * must be an address; give it a `local` address too, or NAT detection
+ * sees a NAT in front of us and moves to port 4500). Returns the IKE SA
+ * id, or 0. Peers with initiate = true are started by
+ * ike_engine_start(). */
 uint32_t ike_engine_initiate(struct ike_engine *e, const char *peer);
 void ike_engine_start(struct ike_engine *e);
 

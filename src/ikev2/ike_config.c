@@ -581,7 +581,7 @@ static void parse_peer(struct cfg_ctx *ctx, const config_setting_t *e, const str
 {
 	const char *v = NULL;
 	long long ll;
-	bool auth_set, lauth_set;
+	bool lauth_set;
 	uint32_t port = 500;
 
 	cfg_check_known(ctx, e, peer_known);
@@ -601,15 +601,17 @@ static void parse_peer(struct cfg_ctx *ctx, const config_setting_t *e, const str
 				  "'%s' is not an IP address", v);
 		else
 			p->has_local = true;
+		if (p->has_local && !p->remote_any && p->local.family != p->remote.family)
+			cfg_error(ctx, config_setting_get_member(e, "local"),
+				  "'%s' is not of the family of remote", v);
 	}
 	id_setting(ctx, e, "remote_id", &p->remote_id);
 	id_setting(ctx, e, "local_id", &p->local_id);
 	p->auth = IKE_AUTH_PUBKEY;
-	auth_set = auth_kind(ctx, e, "auth", &p->auth);
+	auth_kind(ctx, e, "auth", &p->auth);
 	lauth_set = auth_kind(ctx, e, "local_auth", &p->local_auth);
 	if (!lauth_set)
 		p->local_auth = p->auth;
-	(void)auth_set;
 	v = NULL;
 	if (cfg_string(ctx, e, "psk", false, &v) && v) {
 		if (strlen(v) < 1 || strlen(v) > IKE_PSK_MAX)

@@ -1174,6 +1174,9 @@ static void test_config(void **state)
 			 "initiate = true needs a remote address");
 	expect_cfg_error("ike = { bogus = 1; peers = (); };", "bogus");
 	expect_cfg_error("ike = { peers = ( { name = \"x\"; auth = \"psk\"; psk = \"k\"; remote_id = \"fqdn:x\";\n"
+			 "  remote = \"10.0.0.1\"; local = \"2001:db8::1\"; } ); };",
+			 ":2: setting 'ike.peers[0].local': '2001:db8::1' is not of the family of remote");
+	expect_cfg_error("ike = { peers = ( { name = \"x\"; auth = \"psk\"; psk = \"k\"; remote_id = \"fqdn:x\";\n"
 			 "  children = ( { name = \"c\"; }, { name = \"c\"; mode = \"tunnel\"; } ); } ); };",
 			 ":2: setting 'ike.peers[0].children[1].name': child 'c' defined twice");
 	expect_cfg_error("ike = { peers = ( { name = \"x\"; auth = \"psk\"; psk = \"k\"; remote_id = \"fqdn:x\";\n"

@@ -200,6 +200,55 @@ static void test_cookie(void **state)
 	pair_free(&p);
 }
 
+/* The cookie secret changes while A comes back with its cookie. */
+static unsigned rotations;
+
+static bool rotate_on_cookie(struct pair *p, int from, uint8_t *buf, size_t *len, size_t cap,
+			     unsigned seq)
+{
+	struct ikev2_msg m;
+	struct wire_error werr;
+	const struct ikev2_payload *n;
+	struct ikev2_notify v;
+
+	(void)cap;
+	(void)seq;
+	if (from != B || ikev2_parse(buf, *len, &m, &werr) != WIRE_OK)
+		return true;
+	n = ikev2_find(&m.chain, IKEV2_PL_NOTIFY);
+	if (n && !ikev2_notify_parse(n, &v, &werr) && v.type == IKEV2_N_COOKIE && rotations) {
+		for (unsigned i = 0; i < rotations; i++)
+			ike_cookie_rotate(p->s[B].e);
+		rotations = 0;
+	}
+	return true;
+}
+
+static void test_cookie_rotation(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	/* One rotation: the previous secret still opens the cookie. */
+	make_cfg(NULL, NULL, "cookie_threshold = 0;", NULL);
+	start(&p);
+	rotations = 1;
+	p.filter = rotate_on_cookie;
+	establish(&p);
+	assert_int_equal(pc(&p, B, "rx_bad_cookie"), 0);
+	assert_int_equal(pc(&p, B, "tx_cookie"), 1);
+	pair_free(&p);
+	/* Two: the cookie is stale, B asks again, A comes back again. */
+	start(&p);
+	rotations = 2;
+	p.filter = rotate_on_cookie;
+	establish(&p);
+	assert_int_equal(pc(&p, B, "rx_bad_cookie"), 1);
+	assert_int_equal(pc(&p, B, "tx_cookie"), 2);
+	assert_int_equal(pc(&p, A, "rx_n_cookie"), 2);
+	pair_free(&p);
+}
+
 static void test_cookie_threshold_not_reached(void **state)
 {
 	struct pair p;
@@ -1214,6 +1263,7 @@ int main(void)
 		cmocka_unit_test(test_dh_groups),
 		cmocka_unit_test(test_invalid_ke),
 		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_cookie_rotation),
 		cmocka_unit_test(test_cookie_threshold_not_reached),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_retransmit),

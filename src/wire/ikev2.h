@@ -35,7 +35,7 @@
 
 #define IKEV2_MAX_PAYLOADS	32
 #define IKEV2_MAX_PROPOSALS	8
-#define IKEV2_MAX_TRANSFORMS	24	/* per proposal */
+#define IKEV2_MAX_TRANSFORMS	64	/* per proposal (strongSwan offers 30+) */
 #define IKEV2_MAX_ATTRS		2	/* per transform */
 #define IKEV2_MAX_TS		16
 #define IKEV2_MAX_CFG_ATTRS	16

@@ -51,12 +51,13 @@ C(c_inner_bad, "rx_inner_malformed", "Decrypted packets that are not the IP pack
 C(c_inner_policy, "rx_policy_drop", "Decrypted packets whose addresses the SA's selectors do not allow, dropped");
 C(c_tun_tx, "tun_tx_packets", "Decrypted packets written into the TUN device");
 C(c_tun_tx_err, "tun_tx_errors", "Decrypted packets the TUN device refused");
+C(c_tun_tx_super, "tun_tx_super_packets", "TCP super-packets written into the TUN device (coalesced segments)");
 #undef C
 
 static struct counter *const all_counters[] = {
 	&c_tun_rx, &c_tun_rx_super, &c_tun_rx_bad, &c_no_policy, &c_encap_err, &c_udp_tx,
 	&c_udp_tx_gso, &c_udp_tx_err, &c_udp_rx, &c_udp_rx_trunc, &c_keepalive, &c_ike_rx,
-	&c_ike_drop, &c_inner_bad, &c_inner_policy, &c_tun_tx, &c_tun_tx_err,
+	&c_ike_drop, &c_inner_bad, &c_inner_policy, &c_tun_tx, &c_tun_tx_err, &c_tun_tx_super,
 };
 
 void gw_dp_counters_register(void)
@@ -208,7 +209,20 @@ struct tx_ctx {
 	unsigned n;
 };
 
+/* One TCP flow being coalesced into a super-packet for the TUN device (the
+ * receive-side counterpart of TSO: one write and one pass through the
+ * host's TCP stack for up to 64 segments). */
+struct gro {
+	uint8_t *buf;			/* vnet header room + packet */
+	size_t len;			/* packet bytes (headers + payload) */
+	size_t hl, iphl, seg;		/* header length, IP header length, segment size */
+	unsigned count;
+	bool v6, closed;		/* closed: a short segment or PSH ended it */
+	uint32_t next_seq;
+};
+
 struct rx_ctx {
+	struct gro gro;
 	uint8_t (*slots)[SLOT];
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[BATCH];
@@ -762,6 +776,12 @@ static void rx_ike(struct gw_dp *dp, const struct mmsghdr *m, const uint8_t *buf
 	ike_deliver(dp, &path, buf + 4, len - 4);
 }
 
+static void tun_write_raw(struct gw_dp *dp, uint8_t *pkt, size_t len)
+{
+	if (write(dp->cfg.tun_fd, pkt, len) < 0)
+		counter_inc(&c_tun_tx_err);
+}
+
 static void tun_write(struct gw_dp *dp, uint8_t *pkt, size_t len)
 {
 	if (dp->cfg.vnet_hdr) {
@@ -770,10 +790,122 @@ static void tun_write(struct gw_dp *dp, uint8_t *pkt, size_t len)
 		memset(pkt, 0, VNET_LEN);
 		len += VNET_LEN;
 	}
-	if (write(dp->cfg.tun_fd, pkt, len) < 0)
-		counter_inc(&c_tun_tx_err);
-	else
-		counter_inc(&c_tun_tx);
+	tun_write_raw(dp, pkt, len);
+	counter_inc(&c_tun_tx);
+}
+
+static void gro_flush(struct gw_dp *dp)
+{
+	struct gro *g = &dp->rx.gro;
+	uint8_t *p = g->buf + VNET_LEN;
+
+	if (!g->count)
+		return;
+	if (g->count == 1) {
+		/* A lone segment keeps its own (valid) checksum. */
+		memset(g->buf, 0, VNET_LEN);
+	} else {
+		struct virtio_net_hdr vh = {
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+			.gso_type = g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+			.hdr_len = (uint16_t)g->hl, .gso_size = (uint16_t)g->seg,
+			.csum_start = (uint16_t)g->iphl, .csum_offset = 16,
+		};
+		size_t l4 = g->len - g->iphl;
+
+		if (g->v6) {
+			put16(p + 4, (uint16_t)l4);
+		} else {
+			put16(p + 2, (uint16_t)g->len);
+			ipv4_hdr_csum(p);
+		}
+		/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum. */
+		uint16_t c = (uint16_t)~csum_fold(pseudo_sum(p, g->v6, IPPROTO_TCP, l4));
+		memcpy(p + g->iphl + 16, &c, 2);
+		memcpy(g->buf, &vh, VNET_LEN);
+		counter_inc(&c_tun_tx_super);
+	}
+	tun_write_raw(dp, g->buf, g->len + VNET_LEN);
+	counter_add(&c_tun_tx, g->count);
+	g->count = 0;
+}
+
+/* Header geometry of a plain TCP segment that may be coalesced: no IP
+ * options or extension headers, no fragment, flags ACK or ACK|PSH. */
+static bool gro_geom(const uint8_t *p, size_t len, bool *v6, size_t *iphl, size_t *hl)
+{
+	if (p[0] >> 4 == 4) {
+		if (p[0] != 0x45 || p[9] != IPPROTO_TCP || (p[6] & 0x3f) || p[7])
+			return false;
+		*iphl = 20;
+		*v6 = false;
+	} else {
+		if (p[6] != IPPROTO_TCP)
+			return false;
+		*iphl = 40;
+		*v6 = true;
+	}
+	if (len < *iphl + 20)
+		return false;
+	*hl = *iphl + (size_t)(p[*iphl + 12] >> 4) * 4;
+	uint8_t fl = p[*iphl + 13];
+	return *hl >= *iphl + 20 && *hl < len && (fl == 0x10 || fl == 0x18);
+}
+
+/* Whether segment `p` continues the pending super-packet: same addresses,
+ * ports, IP fields, TCP header apart from sequence, flags and checksum. */
+static bool gro_match(const struct gro *g, const uint8_t *p, size_t len, bool v6, size_t hl)
+{
+	const uint8_t *q = g->buf + VNET_LEN;
+	size_t ip = g->iphl;
+
+	if (g->closed || v6 != g->v6 || hl != g->hl || len - hl > g->seg ||
+	    g->len + (len - hl) > 65535 - 64 || g->count >= 64)
+		return false;
+	if (v6 ? memcmp(p, q, 4) || memcmp(p + 6, q + 6, 34) :
+		 p[1] != q[1] || p[6] != q[6] || p[8] != q[8] || memcmp(p + 12, q + 12, 8))
+		return false;
+	/* ports; ack, data offset; window; options */
+	return !memcmp(p + ip, q + ip, 4) && get32(p + ip + 4) == g->next_seq &&
+	       !memcmp(p + ip + 8, q + ip + 8, 5) && !memcmp(p + ip + 14, q + ip + 14, 2) &&
+	       !memcmp(p + ip + 20, q + ip + 20, hl - ip - 20);
+}
+
+/* Hands a decrypted packet to the TUN device, coalescing TCP segments of
+ * one flow when the device takes super-packets. */
+static void rx_deliver(struct gw_dp *dp, uint8_t *p, size_t len)
+{
+	struct gro *g = &dp->rx.gro;
+	size_t iphl, hl;
+	bool v6;
+
+	if (!dp->cfg.vnet_hdr || !gro_geom(p, len, &v6, &iphl, &hl)) {
+		gro_flush(dp);
+		tun_write(dp, p, len);
+		return;
+	}
+	if (g->count && gro_match(g, p, len, v6, hl)) {
+		memcpy(g->buf + VNET_LEN + g->len, p + hl, len - hl);
+		g->len += len - hl;
+		g->count++;
+	} else {
+		gro_flush(dp);
+		memcpy(g->buf + VNET_LEN, p, len);
+		g->len = len;
+		g->hl = hl;
+		g->iphl = iphl;
+		g->v6 = v6;
+		g->seg = len - hl;
+		g->count = 1;
+		g->closed = false;
+	}
+	g->next_seq = get32(p + iphl + 4) + (uint32_t)(len - hl);
+	/* PSH or a short segment ends the super-packet. */
+	if (p[iphl + 13] & 0x08 || len - hl < g->seg) {
+		g->buf[VNET_LEN + iphl + 13] |= p[iphl + 13] & 0x08;
+		g->closed = true;
+		gro_flush(dp);
+	}
 }
 
 /* Rebuilds the IP header a transport-mode packet lost, from the child's
@@ -857,7 +989,7 @@ static void rx_esp(struct gw_dp *dp, const struct gw_dp_snap *s, uint8_t *buf, s
 		counter_inc(&c_inner_policy);
 		return;
 	}
-	tun_write(dp, pkt, plen);
+	rx_deliver(dp, pkt, plen);
 }
 
 static bool rx_batch(struct gw_dp *dp)
@@ -898,6 +1030,7 @@ static bool rx_batch(struct gw_dp *dp)
 		}
 		rx_esp(dp, s, buf, len);
 	}
+	gro_flush(dp);
 	return n == BATCH;
 }
 
@@ -971,13 +1104,14 @@ struct gw_dp *gw_dp_new(const struct gw_dp_config *c)
 	dp->tx.slots = calloc(BATCH, SLOT);
 	dp->rx.slots = calloc(BATCH, SLOT);
 	dp->tx.super = c->vnet_hdr ? malloc(SUPER_MAX) : NULL;
+	dp->rx.gro.buf = c->vnet_hdr ? malloc(SUPER_MAX) : NULL;
 	dp->ike = calloc(IKE_RING, sizeof(*dp->ike));
 	struct gw_dp_snap *s = calloc(1, sizeof(*s));
 	atomic_init(&dp->snap, s);
 	atomic_init(&dp->epoch, 1);
 	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dp->ike_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!s || !dp->tx.slots || !dp->rx.slots || !dp->ike || (c->vnet_hdr && !dp->tx.super) ||
+	if (!s || !dp->tx.slots || !dp->rx.slots || !dp->ike || (c->vnet_hdr && (!dp->tx.super || !dp->rx.gro.buf)) ||
 	    dp->stop_fd < 0 || dp->ike_fd < 0) {
 		gw_dp_free(dp);
 		return NULL;
@@ -1055,6 +1189,7 @@ void gw_dp_free(struct gw_dp *dp)
 	free(dp->tx.slots);
 	free(dp->rx.slots);
 	free(dp->tx.super);
+	free(dp->rx.gro.buf);
 	free(dp->ike);
 	free(dp);
 }

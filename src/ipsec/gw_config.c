@@ -87,11 +87,19 @@ static void parse_key(struct cfg_ctx *ctx, const config_setting_t *g, const char
 static void parse_spi(struct cfg_ctx *ctx, const config_setting_t *g, const char *name,
 		      uint32_t *out)
 {
+	const config_setting_t *s = member(g, name);
 	long long v;
 
+	/* libconfig reads 0x80000000..0xffffffff as a negative 32-bit int:
+	 * hexadecimal SPIs are taken as the 32 bits they spell. */
+	if (s && config_setting_type(s) == CONFIG_TYPE_INT &&
+	    config_setting_get_format(s) == CONFIG_FORMAT_HEX && config_setting_get_int(s) < 0) {
+		*out = (uint32_t)config_setting_get_int(s);
+		return;
+	}
 	/* RFC 4303 2.1: 1..255 are reserved, 0 means "no SA" (and is the
 	 * non-ESP marker on the NAT-T port). */
-	if (cfg_int(ctx, g, name, true, 256, UINT32_MAX, &v) && member(g, name))
+	if (cfg_int(ctx, g, name, true, 256, UINT32_MAX, &v) && s)
 		*out = (uint32_t)v;
 }
 
@@ -271,8 +279,8 @@ static void parse_ports(struct cfg_ctx *ctx, const config_setting_t *b, struct g
 	cfg_u32(ctx, b, "natt_port", 1, 65535, &v);
 	c->natt_port = (uint16_t)v;
 	if (c->ike_port == c->natt_port)
-		cfg_error(ctx, member(b, "natt_port"), "must differ from ike_port %u",
-			  c->ike_port);
+		cfg_error(ctx, member(b, "natt_port") ? member(b, "natt_port") : member(b, "ike_port"),
+			  "ike_port and natt_port must differ (both %u)", c->ike_port);
 	v = 2;
 	cfg_u32(ctx, b, "workers", 1, GW_MAX_WORKERS, &v);
 	c->workers = v;

@@ -797,10 +797,11 @@ static void tun_write(struct gw_dp *dp, uint8_t *pkt, size_t len)
 static void gro_flush(struct gw_dp *dp)
 {
 	struct gro *g = &dp->rx.gro;
-	uint8_t *p = g->buf + VNET_LEN;
+	uint8_t *p;
 
 	if (!g->count)
 		return;
+	p = g->buf + VNET_LEN;
 	if (g->count == 1) {
 		/* A lone segment keeps its own (valid) checksum. */
 		memset(g->buf, 0, VNET_LEN);

@@ -30,7 +30,7 @@ if "$MIPSECD" -n -c "$probe" 2>&1 | grep -q "unknown role 'ipsec'"; then
 	echo "SKIP: this mipsecd lacks the ipsec role"; exit 77
 fi
 rm -f "$probe"
-for t in tshark tcpdump socat; do
+for t in tshark dumpcap socat; do
 	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
 ESP_TOOL=${MIPSEC_BUILD:-$LAB_SRC/build}/tests/esp_tool
@@ -75,17 +75,18 @@ need "a's esp_sa file" test -s "$LAB_STATE/a.esp_sa"
 
 say "captures: link0, a's eth0 and a's TUN"
 # The link capture (the lab's own capturer) is kept as the record of the
-# run; the comparison reads tcpdump's capture on a's eth0, whose kernel
-# ring keeps up with a 1 MB burst. Not through the nsx function: $! must
-# be tcpdump itself (nsenter execs).
+# run; the comparison reads dumpcap's capture on a's eth0, whose kernel
+# ring keeps up with a 1 MB burst (tcpdump cannot drop to its user inside
+# a user namespace; dumpcap runs in both lab modes). Not through the nsx
+# function: $! must be dumpcap itself (nsenter execs).
 lab capture link0 start
-tcpd=()
+dcap=()
 for c in "ipsec0 tun" "eth0 eth0"; do
 	set -- $c
-	nsenter --net="/proc/$(lab pid a)/ns/net" tcpdump -n -U -Z root -B 32768 -i $1 \
-		-w "$LAB_STATE/$2.pcap" ${3:-} 2> "$LAB_STATE/tcpdump-$2.log" &
-	tcpd+=($!)
-	wait_for 10 "tcpdump on a's $1" grep -q "listening on" "$LAB_STATE/tcpdump-$2.log"
+	nsenter --net="/proc/$(lab pid a)/ns/net" dumpcap -P -B 32 -i $1 \
+		-w "$LAB_STATE/$2.pcap" 2> "$LAB_STATE/dumpcap-$2.log" &
+	dcap+=($!)
+	wait_for 10 "dumpcap on a's $1" grep -q "^Capturing on" "$LAB_STATE/dumpcap-$2.log"
 done
 
 say "pings both ways, IPv4 and IPv6"
@@ -112,13 +113,14 @@ wait $srv || true
 check "b -> a content intact" cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-a.bin"
 
 # Everything sent has arrived (the transfers completed); wait until the
-# captures stop growing for longer than tcpdump's 1 s buffer timeout (its
+# captures stop growing for longer than dumpcap's 1 s block timeout (its
 # ring hands packets over block by block), then stop them.
 stable() { local a; a=$(stat -c %s "$@"); sleep 1.5; [ "$a" = "$(stat -c %s "$@")" ]; }
 wait_for 20 "captures settled" stable "$LAB_STATE/tun.pcap" "$LAB_STATE/eth0.pcap"
-kill -TERM "${tcpd[@]}"
-wait "${tcpd[@]}" || true
-check "tcpdump dropped nothing" sh -c "! grep -h 'dropped by kernel' $LAB_STATE/tcpdump-*.log | grep -qv '^0 '"
+kill -INT "${dcap[@]}"
+wait "${dcap[@]}" || true
+check "dumpcap dropped nothing" sh -c "! grep -h 'received/dropped' $LAB_STATE/dumpcap-*.log | grep -qv ': [0-9]*/0 '"
+grep -h 'received/dropped' "$LAB_STATE"/dumpcap-*.log
 lab capture link0 stop
 
 say "tshark decrypts the link with a's esp_sa file; inner packets = TUN packets"

@@ -15,6 +15,8 @@
 #     (the control) are accepted;
 #   - a NAT keepalive (0xff) is counted, a non-ESP-marker datagram goes to
 #     the IKE hook (counted as dropped: no IKE engine yet);
+#   - c behind an IPv4 masquerading NAT (n) talks to b (ChaCha20-Poly1305,
+#     c's data plane inline in its event loop: workers = 1);
 #   - routes for the remote selectors exist while running and go at stop.
 set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
@@ -54,6 +56,7 @@ print(next(s['$4'] for s in json.load(sys.stdin) if s['spi']=='$2' and s['direct
 dp() { ctl "$1" status | $PY -c "import json,sys
 print(next(r for r in json.load(sys.stdin)['roles'] if r['name']=='ipsec')['state']['dataplane']['$2'])"; }
 sa_is() { [ "$(sa "$1" "$2" "$3" "$4")" = "$5" ]; }
+sa_ge() { [ "$(sa "$1" "$2" "$3" "$4")" -ge "$5" ]; }
 dp_is() { [ "$(dp "$1" "$2")" = "$3" ]; }
 # send_udp NODE DST PORT HEX...: datagrams from an ephemeral port
 send_udp() {
@@ -208,6 +211,23 @@ i0=$(dp a ike_rx_natt)
 send_udp b 10.0.0.1 4500 ff 00000000deadbeef
 wait_for 5 "keepalive counted" dp_is a natt_keepalives $((k0 + 1))
 wait_for 5 "non-ESP marker went to the IKE hook" dp_is a ike_rx_natt $((i0 + 1))
+
+say "NAT: c behind n (masquerade), ChaCha20-Poly1305, c's data plane inline"
+need "nftables masquerade on n" nsx n nft -f - <<'NFT'
+table ip nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth0" counter masquerade
+	}
+}
+NFT
+wait_for 10 "ping c -> b through the NAT" ping_ok c 10.10.0.2
+check "ping b -> c (the NAT mapping c opened)" nsx b ping -n -q -c 3 -i 0.2 -W 2 10.10.0.3
+check "b's inbound SA for c took c's packets" sa_ge b 0x00003001 in packets 4
+check "c's inbound SA took b's answers (back through the NAT)" sa_ge c 0x00003002 in packets 4
+masq() { nsx n nft list chain ip nat post | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
+check "the NAT mapped c's flow (one rule hit per connection)" test "$(masq)" -ge 1
+check_not "a does not reach c (no SA between them)" nsx a ping -n -q -c 1 -W 1 10.10.0.3
 
 say "stop removes routes and the TUN"
 lab stop a

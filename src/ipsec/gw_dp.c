@@ -31,7 +31,10 @@
 #define GSO_MAX_BYTES 65000	/* UDP GSO: one send stays under 64 KiB */
 #define IKE_RING 32
 #define VNET_LEN sizeof(struct virtio_net_hdr)
-#define SPI_SLOTS 256		/* open addressing, > 2 * GW_DP_MAX_CHILDREN */
+#define SPI_SLOTS 256
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5	/* Linux 6.2 USO; older headers lack it */
+#endif		/* open addressing, > 2 * GW_DP_MAX_CHILDREN */
 
 #define C(var, name, help) static COUNTER_DEFINE(var, "mipsec_ipsec_" name "_total", help)
 C(c_tun_rx, "tun_rx_packets", "Cleartext packets read from the TUN device");
@@ -51,7 +54,7 @@ C(c_inner_bad, "rx_inner_malformed", "Decrypted packets that are not the IP pack
 C(c_inner_policy, "rx_policy_drop", "Decrypted packets whose addresses the SA's selectors do not allow, dropped");
 C(c_tun_tx, "tun_tx_packets", "Decrypted packets written into the TUN device");
 C(c_tun_tx_err, "tun_tx_errors", "Decrypted packets the TUN device refused");
-C(c_tun_tx_super, "tun_tx_super_packets", "TCP super-packets written into the TUN device (coalesced segments)");
+C(c_tun_tx_super, "tun_tx_super_packets", "TCP or UDP super-packets written into the TUN device (coalesced segments)");
 #undef C
 
 static struct counter *const all_counters[] = {
@@ -217,7 +220,7 @@ struct gro {
 	size_t len;			/* packet bytes (headers + payload) */
 	size_t hl, iphl, seg;		/* header length, IP header length, segment size */
 	unsigned count;
-	bool v6, closed;		/* closed: a short segment or PSH ended it */
+	bool v6, udp, closed;		/* closed: a short segment or PSH ended it */
 	uint32_t next_seq;
 };
 
@@ -240,6 +243,7 @@ struct gw_dp {
 	struct io_watch *ike_w, *tun_w, *udp_w;
 	bool started;
 	bool gso_ok;
+	bool gro_ok, uso_ok;		/* the TUN took our super-packets so far */
 	struct tx_ctx tx;
 	struct rx_ctx rx;
 	struct ike_slot *ike;		/* SPSC ring RX thread -> loop */
@@ -808,9 +812,10 @@ static void gro_flush(struct gw_dp *dp)
 	} else {
 		struct virtio_net_hdr vh = {
 			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-			.gso_type = g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+			.gso_type = g->udp ? VIRTIO_NET_HDR_GSO_UDP_L4 :
+				    g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
 			.hdr_len = (uint16_t)g->hl, .gso_size = (uint16_t)g->seg,
-			.csum_start = (uint16_t)g->iphl, .csum_offset = 16,
+			.csum_start = (uint16_t)g->iphl, .csum_offset = g->udp ? 6 : 16,
 		};
 		size_t l4 = g->len - g->iphl;
 
@@ -820,52 +825,82 @@ static void gro_flush(struct gw_dp *dp)
 			put16(p + 2, (uint16_t)g->len);
 			ipv4_hdr_csum(p);
 		}
+		/* UDP GSO: the length of the whole; the kernel adjusts the
+		 * length and the checksum of each datagram it cuts. */
+		if (g->udp)
+			put16(p + g->iphl + 4, (uint16_t)l4);
 		/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum. */
-		uint16_t c = (uint16_t)~csum_fold(pseudo_sum(p, g->v6, IPPROTO_TCP, l4));
-		memcpy(p + g->iphl + 16, &c, 2);
+		uint8_t proto = g->udp ? IPPROTO_UDP : IPPROTO_TCP;
+		uint16_t c = (uint16_t)~csum_fold(pseudo_sum(p, g->v6, proto, l4));
+		memcpy(p + g->iphl + vh.csum_offset, &c, 2);
 		memcpy(g->buf, &vh, VNET_LEN);
 		counter_inc(&c_tun_tx_super);
 	}
-	tun_write_raw(dp, g->buf, g->len + VNET_LEN);
-	counter_add(&c_tun_tx, g->count);
+	if (write(dp->cfg.tun_fd, g->buf, g->len + VNET_LEN) < 0) {
+		counter_add(&c_tun_tx_err, g->count);
+		/* A kernel without TCP or UDP super-packets from user space:
+		 * stop making them (this one is lost, TCP resends it). */
+		if (g->count > 1 && errno == EINVAL) {
+			log_notice(MOD, "TUN refused a %s super-packet, writing segments singly",
+				   g->udp ? "UDP" : "TCP");
+			if (g->udp)
+				dp->uso_ok = false;
+			else
+				dp->gro_ok = false;
+		}
+	} else {
+		counter_add(&c_tun_tx, g->count);
+	}
 	g->count = 0;
 }
 
-/* Header geometry of a plain TCP segment that may be coalesced: no IP
- * options or extension headers, no fragment, flags ACK or ACK|PSH. */
-static bool gro_geom(const uint8_t *p, size_t len, bool *v6, size_t *iphl, size_t *hl)
+/* Header geometry of a plain TCP segment or UDP datagram that may be
+ * coalesced: no IP options or extension headers, no fragment; TCP flags
+ * ACK or ACK|PSH; a UDP length that is the packet's. */
+static bool gro_geom(const uint8_t *p, size_t len, bool *v6, bool *udp, size_t *iphl,
+		     size_t *hl)
 {
+	uint8_t proto;
+
 	if (p[0] >> 4 == 4) {
-		if (p[0] != 0x45 || p[9] != IPPROTO_TCP || (p[6] & 0x3f) || p[7])
+		if (p[0] != 0x45 || (p[6] & 0x3f) || p[7])
 			return false;
+		proto = p[9];
 		*iphl = 20;
 		*v6 = false;
 	} else {
-		if (p[6] != IPPROTO_TCP)
-			return false;
+		proto = p[6];
 		*iphl = 40;
 		*v6 = true;
 	}
-	if (len < *iphl + 20)
+	*udp = proto == IPPROTO_UDP;
+	if (*udp)
+		return len > *iphl + 8 && (size_t)(p[*iphl + 4] << 8 | p[*iphl + 5]) == len - *iphl &&
+		       (*hl = *iphl + 8);
+	if (proto != IPPROTO_TCP || len < *iphl + 20)
 		return false;
 	*hl = *iphl + (size_t)(p[*iphl + 12] >> 4) * 4;
 	uint8_t fl = p[*iphl + 13];
 	return *hl >= *iphl + 20 && *hl < len && (fl == 0x10 || fl == 0x18);
 }
 
-/* Whether segment `p` continues the pending super-packet: same addresses,
- * ports, IP fields, TCP header apart from sequence, flags and checksum. */
-static bool gro_match(const struct gro *g, const uint8_t *p, size_t len, bool v6, size_t hl)
+/* Whether `p` continues the pending super-packet: same addresses, ports,
+ * IP fields; for TCP the header apart from sequence, flags and checksum,
+ * and the next sequence number. */
+static bool gro_match(const struct gro *g, const uint8_t *p, size_t len, bool v6, bool udp,
+		      size_t hl)
 {
 	const uint8_t *q = g->buf + VNET_LEN;
 	size_t ip = g->iphl;
 
-	if (g->closed || v6 != g->v6 || hl != g->hl || len - hl > g->seg ||
+	if (g->closed || v6 != g->v6 || udp != g->udp || hl != g->hl || len - hl > g->seg ||
 	    g->len + (len - hl) > 65535 - 64 || g->count >= 64)
 		return false;
 	if (v6 ? memcmp(p, q, 4) || memcmp(p + 6, q + 6, 34) :
 		 p[1] != q[1] || p[6] != q[6] || p[8] != q[8] || memcmp(p + 12, q + 12, 8))
 		return false;
+	if (udp)
+		return !memcmp(p + ip, q + ip, 4);
 	/* ports; ack, data offset; window; options */
 	return !memcmp(p + ip, q + ip, 4) && get32(p + ip + 4) == g->next_seq &&
 	       !memcmp(p + ip + 8, q + ip + 8, 5) && !memcmp(p + ip + 14, q + ip + 14, 2) &&
@@ -878,14 +913,15 @@ static void rx_deliver(struct gw_dp *dp, uint8_t *p, size_t len)
 {
 	struct gro *g = &dp->rx.gro;
 	size_t iphl, hl;
-	bool v6;
+	bool v6, udp;
 
-	if (!dp->cfg.vnet_hdr || !gro_geom(p, len, &v6, &iphl, &hl)) {
+	if (!dp->cfg.vnet_hdr || !gro_geom(p, len, &v6, &udp, &iphl, &hl) ||
+	    !(udp ? dp->uso_ok : dp->gro_ok)) {
 		gro_flush(dp);
 		tun_write(dp, p, len);
 		return;
 	}
-	if (g->count && gro_match(g, p, len, v6, hl)) {
+	if (g->count && gro_match(g, p, len, v6, udp, hl)) {
 		memcpy(g->buf + VNET_LEN + g->len, p + hl, len - hl);
 		g->len += len - hl;
 		g->count++;
@@ -896,9 +932,17 @@ static void rx_deliver(struct gw_dp *dp, uint8_t *p, size_t len)
 		g->hl = hl;
 		g->iphl = iphl;
 		g->v6 = v6;
+		g->udp = udp;
 		g->seg = len - hl;
 		g->count = 1;
 		g->closed = false;
+	}
+	if (udp) {
+		if (len - hl < g->seg) {
+			g->closed = true;
+			gro_flush(dp);
+		}
+		return;
 	}
 	g->next_seq = get32(p + iphl + 4) + (uint32_t)(len - hl);
 	/* PSH or a short segment ends the super-packet. */
@@ -1102,6 +1146,7 @@ struct gw_dp *gw_dp_new(const struct gw_dp_config *c)
 	dp->cfg = *c;
 	dp->stop_fd = dp->ike_fd = -1;
 	dp->gso_ok = c->udp_gso;
+	dp->gro_ok = dp->uso_ok = true;
 	dp->tx.slots = calloc(BATCH, SLOT);
 	dp->rx.slots = calloc(BATCH, SLOT);
 	dp->tx.super = c->vnet_hdr ? malloc(SUPER_MAX) : NULL;
@@ -1203,6 +1248,8 @@ json_t *gw_dp_dump(struct gw_dp *dp)
 	json_object_set_new(o, "workers", json_integer(dp->cfg.workers));
 	json_object_set_new(o, "tun_offload", json_boolean(dp->cfg.vnet_hdr));
 	json_object_set_new(o, "udp_gso", json_boolean(dp->gso_ok));
+	json_object_set_new(o, "tun_tcp_coalescing", json_boolean(dp->cfg.vnet_hdr && dp->gro_ok));
+	json_object_set_new(o, "tun_udp_coalescing", json_boolean(dp->cfg.vnet_hdr && dp->uso_ok));
 	json_object_set_new(o, "children", json_integer((json_int_t)s->n_children));
 	for (size_t i = 0; i < sizeof(all_counters) / sizeof(all_counters[0]); i++) {
 		const char *n = all_counters[i]->name + strlen("mipsec_ipsec_");

@@ -4,7 +4,9 @@
 # its TUN capture shows the very packets ESP carries, b with TSO/GRO):
 #   - ping both ways over IPv4 and IPv6 through the tunnel;
 #   - TCP transfers both ways (1 MB of random data, IPv4 a->b, IPv6 b->a)
-#     arrive byte for byte;
+#     arrive byte for byte, through b's TSO segmentation and its coalescing
+#     of received segments into super-packets; a UDP burst coalesced on b
+#     arrives intact;
 #   - tshark, given nothing but a's esp_sa file, decrypts every ESP
 #     datagram on the link (ICV good) and the inner packets are exactly
 #     the packets seen on a's TUN device (byte for byte, both directions);
@@ -57,6 +59,7 @@ dp() { ctl "$1" status | $PY -c "import json,sys
 print(next(r for r in json.load(sys.stdin)['roles'] if r['name']=='ipsec')['state']['dataplane']['$2'])"; }
 sa_is() { [ "$(sa "$1" "$2" "$3" "$4")" = "$5" ]; }
 sa_ge() { [ "$(sa "$1" "$2" "$3" "$4")" -ge "$5" ]; }
+sa_ge_dp() { [ "$(dp "$1" "$2")" -ge "$3" ]; }
 dp_is() { [ "$(dp "$1" "$2")" = "$3" ]; }
 # send_udp NODE DST PORT HEX...: datagrams from an ephemeral port
 send_udp() {
@@ -114,6 +117,40 @@ wait_for 5 "a listens" listening a ":7002"
 check "send 1 MB b -> a (IPv6)" nsx b timeout 60 socat -u "OPEN:$LAB_STATE/data.bin" TCP6:[fd10::1]:7002
 wait $srv || true
 check "b -> a content intact" cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-a.bin"
+# b runs with offload: its TX cut TSO super-packets, its RX coalesced.
+check "b segmented TCP super-packets from its TUN" sa_ge_dp b tun_rx_super_packets 1
+check "b coalesced TCP segments into super-packets for its TUN" sa_ge_dp b tun_tx_super_packets 1
+
+say "UDP burst a -> b: coalesced on b's TUN, every datagram intact"
+s0=$(dp b tun_tx_super_packets)
+nsx b timeout 30 $PY - "$LAB_STATE/udp-recv.txt" <<'PY' &
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(("10.10.0.2", 7003))
+open(sys.argv[1] + ".ready", "w").close()
+got = {}
+s.settimeout(10)
+try:
+	while len(got) < 200:
+		d = s.recv(2000)
+		i = int.from_bytes(d[:4], "big")
+		if d[4:] == hashlib.sha256(d[:4]).digest() * 37:
+			got[i] = True
+except socket.timeout:
+	pass
+open(sys.argv[1], "w").write("%d\n" % len(got))
+PY
+udprx=$!
+wait_for 10 "b's UDP receiver ready" test -e "$LAB_STATE/udp-recv.txt.ready"
+nsx a $PY -c "import hashlib, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(200):
+	h = i.to_bytes(4, 'big')
+	s.sendto(h + hashlib.sha256(h).digest() * 37, ('10.10.0.2', 7003))"
+wait $udprx || true
+check "all 200 UDP datagrams arrived intact" test "$(cat "$LAB_STATE/udp-recv.txt")" = 200
+check "b wrote UDP super-packets" sa_ge_dp b tun_tx_super_packets $((s0 + 1))
 
 # Everything sent has arrived (the transfers completed); wait until the
 # captures stop growing for longer than dumpcap's 1 s block timeout (its

@@ -19,6 +19,8 @@
 #     the IKE hook (counted as dropped: no IKE engine yet);
 #   - c behind an IPv4 masquerading NAT (n) talks to b (ChaCha20-Poly1305,
 #     c's data plane inline in its event loop: workers = 1);
+#   - a reload that drops one manual SA pair removes it (SAs, route) and
+#     leaves the other running with its sequence numbers;
 #   - routes for the remote selectors exist while running and go at stop.
 set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
@@ -224,24 +226,6 @@ send_udp b 10.0.0.1 4500 "$replay"
 wait_for 5 "a's inbound SA replay counter +1" sa_is a 0x00001001 in replay $((r0 + 1))
 check "the replayed packet did not reach a's TUN" dp_is a tun_tx_packets "$t0"
 
-say "a peer with the wrong key: ICV failures; the right key: accepted"
-inner=$($PY -c "from scapy.all import IP, ICMP, raw
-print(raw(IP(src='10.10.0.2', dst='10.10.0.1')/ICMP(id=7, seq=1)/b'wrong key test').hex())")
-esp() { "$ESP_TOOL" encap --xform aes128gcm16 --spi 1001 --key "$1" --seq "$2" --count "$3" \
-	--nh 4 --payload "$inner" | sed -n 's/^packet //p'; }
-mapfile -t wrong < <(esp 00112233445566778899aabbccddeeff00112233 100000 5)
-check "esp_tool built 5 packets" test ${#wrong[@]} -eq 5
-f0=$(sa a 0x00001001 in auth_fail)
-p0=$(sa a 0x00001001 in packets)
-send_udp b 10.0.0.1 4500 "${wrong[@]}"
-wait_for 5 "a counts 5 ICV failures" sa_is a 0x00001001 in auth_fail $((f0 + 5))
-check "nothing accepted from the wrong key" sa_is a 0x00001001 in packets "$p0"
-mapfile -t right < <(esp a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4 200000 1)
-send_udp b 10.0.0.1 4500 "${right[@]}"
-wait_for 5 "the same packet under the right key is accepted" \
-	sa_is a 0x00001001 in packets $((p0 + 1))
-check "no further ICV failure" sa_is a 0x00001001 in auth_fail $((f0 + 5))
-
 say "NAT keepalive and the IKE hook on the NAT-T port"
 k0=$(dp a natt_keepalives)
 i0=$(dp a ike_rx_natt)
@@ -265,6 +249,44 @@ check "c's inbound SA took b's answers (back through the NAT)" sa_ge c 0x0000300
 masq() { nsx n nft list chain ip nat post | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
 check "the NAT mapped c's flow (one rule hit per connection)" test "$(masq)" -ge 1
 check_not "a does not reach c (no SA between them)" nsx a ping -n -q -c 1 -W 1 10.10.0.3
+
+say "reload: b drops its SA for c, keeps the one with a"
+$PY - "$LAB_STATE/b.conf" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+n = re.sub(r"\}, \{\n    remote = \"10\.0\.0\.9:4500\".*?\n  \} \);", "} );", t, flags=re.S)
+assert n != t
+open(sys.argv[1], "w").write(n)
+PY
+sa_absent() { ! ctl "$1" show esp_sa | grep -q "\"$2\""; }
+seq0=$(sa b 0x00001001 out seq)
+check "mipsecctl reload on b" ctl b reload
+wait_for 10 "b's SAs for c are gone" sa_absent b 0x00003001
+check_not "b's route to c's selector is gone" sh -c \
+	"nsenter --net=/proc/$(lab pid b)/ns/net ip route show | grep -q 10.10.0.3"
+check "ping a -> b still works after b's reload" nsx a ping -n -q -c 2 -i 0.2 -W 2 10.10.0.2
+check "b's SA towards a kept its sequence numbers" sa_ge b 0x00001001 out seq $((seq0 + 2))
+check_not "c no longer reaches b" nsx c ping -n -q -c 1 -W 1 10.10.0.2
+
+# Last: the control packet (right key, sequence 200000) moves a's window
+# far beyond b's own sequence numbers, so b -> a is dead afterwards.
+say "a peer with the wrong key: ICV failures; the right key: accepted"
+inner=$($PY -c "from scapy.all import IP, ICMP, raw
+print(raw(IP(src='10.10.0.2', dst='10.10.0.1')/ICMP(id=7, seq=1)/b'wrong key test').hex())")
+esp() { "$ESP_TOOL" encap --xform aes128gcm16 --spi 1001 --key "$1" --seq "$2" --count "$3" \
+	--nh 4 --payload "$inner" | sed -n 's/^packet //p'; }
+mapfile -t wrong < <(esp 00112233445566778899aabbccddeeff00112233 100000 5)
+check "esp_tool built 5 packets" test ${#wrong[@]} -eq 5
+f0=$(sa a 0x00001001 in auth_fail)
+p0=$(sa a 0x00001001 in packets)
+send_udp b 10.0.0.1 4500 "${wrong[@]}"
+wait_for 5 "a counts 5 ICV failures" sa_is a 0x00001001 in auth_fail $((f0 + 5))
+check "nothing accepted from the wrong key" sa_is a 0x00001001 in packets "$p0"
+mapfile -t right < <(esp a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4 200000 1)
+send_udp b 10.0.0.1 4500 "${right[@]}"
+wait_for 5 "the same packet under the right key is accepted" \
+	sa_is a 0x00001001 in packets $((p0 + 1))
+check "no further ICV failure" sa_is a 0x00001001 in auth_fail $((f0 + 5))
 
 say "stop removes routes and the TUN"
 lab stop a

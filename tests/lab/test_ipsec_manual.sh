@@ -3,7 +3,7 @@
 # (lab/topologies/ipsec-pair.toml; node a runs without TUN offload so that
 # its TUN capture shows the very packets ESP carries, b with TSO/GRO):
 #   - ping both ways over IPv4 and IPv6 through the tunnel;
-#   - TCP transfers both ways (1 MB of random data, IPv4 a->b, IPv6 b->a)
+#   - TCP transfers both ways over IPv4 and IPv6 (1 MB of random data)
 #     arrive byte for byte, through b's TSO segmentation and its coalescing
 #     of received segments into super-packets; a UDP burst coalesced on b
 #     arrives intact;
@@ -106,19 +106,24 @@ check "ping b -> a IPv6" nsx b ping -n -q -c 3 -i 0.2 -W 2 fd10::1
 say "TCP transfers"
 head -c 1000000 /dev/urandom > "$LAB_STATE/data.bin"
 listening() { nsx "$1" ss -ltn | grep -q "$2"; }
-nsx b timeout 90 socat -u TCP4-LISTEN:7001,bind=10.10.0.2,reuseaddr \
-	"CREATE:$LAB_STATE/recv-b.bin" &
-srv=$!
-wait_for 5 "b listens" listening b ":7001"
-check "send 1 MB a -> b (IPv4)" nsx a timeout 60 socat -u "OPEN:$LAB_STATE/data.bin" TCP4:10.10.0.2:7001
-wait $srv || true
-check "a -> b content intact" cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-b.bin"
-nsx a timeout 90 socat -u TCP6-LISTEN:7002,bind=[fd10::1],reuseaddr "CREATE:$LAB_STATE/recv-a.bin" &
-srv=$!
-wait_for 5 "a listens" listening a ":7002"
-check "send 1 MB b -> a (IPv6)" nsx b timeout 60 socat -u "OPEN:$LAB_STATE/data.bin" TCP6:[fd10::1]:7002
-wait $srv || true
-check "b -> a content intact" cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-a.bin"
+# transfer FROM TO FAMILY DST PORT: 1 MB through the tunnel, compared.
+transfer() {
+	local from=$1 to=$2 fam=$3 dst=$4 port=$5 srv
+	nsx "$to" timeout 90 socat -u "TCP$fam-LISTEN:$port,bind=$dst,reuseaddr" \
+		"CREATE:$LAB_STATE/recv-$port.bin" &
+	srv=$!
+	wait_for 5 "$to listens on $port" listening "$to" ":$port"
+	check "send 1 MB $from -> $to (IPv$fam)" nsx "$from" timeout 60 socat -u \
+		"OPEN:$LAB_STATE/data.bin" "TCP$fam:$dst:$port"
+	wait $srv || true
+	check "$from -> $to (IPv$fam) content intact" \
+		cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-$port.bin"
+}
+# IPv4 and IPv6 each way: b's TSO segmentation and coalescing, both families.
+transfer a b 4 10.10.0.2 7001
+transfer b a 6 '[fd10::1]' 7002
+transfer b a 4 10.10.0.1 7003
+transfer a b 6 '[fd10::2]' 7004
 # b runs with offload: its TX cut TSO super-packets, its RX coalesced.
 check "b segmented TCP super-packets from its TUN" sa_ge_dp b tun_rx_super_packets 1
 check "b coalesced TCP segments into super-packets for its TUN" sa_ge_dp b tun_tx_super_packets 1
@@ -129,7 +134,7 @@ nsx b timeout 30 $PY - "$LAB_STATE/udp-recv.txt" <<'PY' &
 import hashlib, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind(("10.10.0.2", 7003))
+s.bind(("10.10.0.2", 7005))
 open(sys.argv[1] + ".ready", "w").close()
 got = {}
 s.settimeout(10)
@@ -149,7 +154,7 @@ nsx a $PY -c "import hashlib, socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(200):
 	h = i.to_bytes(4, 'big')
-	s.sendto(h + hashlib.sha256(h).digest() * 37, ('10.10.0.2', 7003))"
+	s.sendto(h + hashlib.sha256(h).digest() * 37, ('10.10.0.2', 7005))"
 wait $udprx || true
 check "all 200 UDP datagrams arrived intact" test "$(cat "$LAB_STATE/udp-recv.txt")" = 200
 check "b wrote UDP super-packets" sa_ge_dp b tun_tx_super_packets $((s0 + 1))

@@ -10,6 +10,7 @@
 #   - tshark, given nothing but a's esp_sa file, decrypts every ESP
 #     datagram on the link (ICV good) and the inner packets are exactly
 #     the packets seen on a's TUN device (byte for byte, both directions);
+#   - a transport-mode pair (CBC + HMAC) carries ping and 1 MB of TCP;
 #   - a captured ESP datagram sent again is dropped, the SA's replay
 #     counter rises by one and nothing reaches the TUN;
 #   - packets from a peer with the wrong key (beyond the window) are
@@ -106,15 +107,15 @@ check "ping b -> a IPv6" nsx b ping -n -q -c 3 -i 0.2 -W 2 fd10::1
 say "TCP transfers"
 head -c 1000000 /dev/urandom > "$LAB_STATE/data.bin"
 listening() { nsx "$1" ss -ltn | grep -q "$2"; }
-# transfer FROM TO FAMILY DST PORT: 1 MB through the tunnel, compared.
+# transfer FROM TO FAMILY DST PORT [SRC]: 1 MB through the tunnel, compared.
 transfer() {
-	local from=$1 to=$2 fam=$3 dst=$4 port=$5 srv
+	local from=$1 to=$2 fam=$3 dst=$4 port=$5 bind=${6:+,bind=$6} srv
 	nsx "$to" timeout 90 socat -u "TCP$fam-LISTEN:$port,bind=$dst,reuseaddr" \
 		"CREATE:$LAB_STATE/recv-$port.bin" &
 	srv=$!
 	wait_for 5 "$to listens on $port" listening "$to" ":$port"
 	check "send 1 MB $from -> $to (IPv$fam)" nsx "$from" timeout 60 socat -u \
-		"OPEN:$LAB_STATE/data.bin" "TCP$fam:$dst:$port"
+		"OPEN:$LAB_STATE/data.bin" "TCP$fam:$dst:$port$bind"
 	wait $srv || true
 	check "$from -> $to (IPv$fam) content intact" \
 		cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-$port.bin"
@@ -210,6 +211,13 @@ for k in list(only_t)[:3]:
 	print("  only on the TUN: ", k[:48].hex())
 sys.exit(0 if not bad and not only_l and not only_t and len(link) > 500 else 1)
 PY
+
+say "transport mode (AES-CBC + HMAC-SHA-256) between 10.10.1.1 and 10.10.1.2"
+check "ping a(10.10.1.1) -> b(10.10.1.2) in transport mode" \
+	nsx a ping -n -q -c 3 -i 0.2 -W 2 -I 10.10.1.1 10.10.1.2
+check "b's transport SA took a's packets" sa_ge b 0x00002101 in packets 3
+check "a's transport SA took b's answers" sa_ge a 0x00001101 in packets 3
+transfer a b 4 10.10.1.2 7006 10.10.1.1
 
 say "replayed ESP is dropped"
 replay=$($PY - "$LAB_STATE/eth0.pcap" <<'PY'

@@ -33,20 +33,6 @@ COUNTER_DEFINE(ike_ctr_auth_bad_alg, "mipsec_ike_auth_bad_algorithm_total",
 COUNTER_DEFINE(ike_ctr_auth_bad_sig, "mipsec_ike_auth_bad_signature_total",
 	       "AUTH signatures that do not verify with the peer's certificate");
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- signed octets and PSK ------------------------------------------------ */
 
 size_t ike_auth_octets(uint16_t prf, const uint8_t *sk_p, size_t sk_p_len,
@@ -192,7 +178,7 @@ size_t ike_auth_sign(EVP_PKEY *key, int hash, bool rsa_pss, const uint8_t *octet
 	else if (EVP_PKEY_is_a(key, "RSA"))
 		kind = rsa_pss ? SIG_RSA_PSS : SIG_RSA_PKCS1;
 	else {
-		seterr(err, errlen, "AUTH: private key of type %s cannot sign (EC or RSA only)",
+		ike_seterr(err, errlen, "AUTH: private key of type %s cannot sign (EC or RSA only)",
 		       EVP_PKEY_get0_type_name(key));
 		return 0;
 	}
@@ -200,20 +186,20 @@ size_t ike_auth_sign(EVP_PKEY *key, int hash, bool rsa_pss, const uint8_t *octet
 		if (sigalgs[i].kind == kind && sigalgs[i].hash == hash)
 			alg = &sigalgs[i];
 	if (!alg) {
-		seterr(err, errlen, "AUTH: no %s signature with hash algorithm %d", kind_name(kind),
+		ike_seterr(err, errlen, "AUTH: no %s signature with hash algorithm %d", kind_name(kind),
 		       hash);
 		return 0;
 	}
 	siglen = (size_t)EVP_PKEY_get_size(key);
 	if (cap < 1 + alg->len + siglen) {
-		seterr(err, errlen, "AUTH: %zu octets of room for a %zu-octet signature", cap,
+		ike_seterr(err, errlen, "AUTH: %zu octets of room for a %zu-octet signature", cap,
 		       1 + alg->len + siglen);
 		return 0;
 	}
 	out[0] = (uint8_t)alg->len;
 	memcpy(out + 1, alg->der, alg->len);
 	if (pk_sign(key, kind, hash_md(hash), octets, olen, out + 1 + alg->len, &siglen)) {
-		seterr(err, errlen, "AUTH: %s signing failed: %s", kind_name(kind),
+		ike_seterr(err, errlen, "AUTH: %s signing failed: %s", kind_name(kind),
 		       ERR_reason_error_string(ERR_peek_last_error()));
 		ERR_clear_error();
 		return 0;
@@ -276,14 +262,14 @@ static int parse_pss(const X509_ALGOR *a, struct verify_alg *v, char *err, size_
 
 	X509_ALGOR_get0(NULL, &ptype, &pv, a);
 	if (ptype != V_ASN1_SEQUENCE) {
-		seterr(err, errlen, "RSASSA-PSS AlgorithmIdentifier without parameters");
+		ike_seterr(err, errlen, "RSASSA-PSS AlgorithmIdentifier without parameters");
 		return -1;
 	}
 	seq = pv;
 	p = ASN1_STRING_get0_data(seq);
 	pss = d2i_RSA_PSS_PARAMS(NULL, &p, ASN1_STRING_length(seq));
 	if (!pss) {
-		seterr(err, errlen, "RSASSA-PSS parameters are not valid DER");
+		ike_seterr(err, errlen, "RSASSA-PSS parameters are not valid DER");
 		return -1;
 	}
 	v->md = EVP_sha1();
@@ -304,7 +290,7 @@ static int parse_pss(const X509_ALGOR *a, struct verify_alg *v, char *err, size_
 	}
 	if (!v->md || !md_hash(v->md) || !mgf_md || EVP_MD_get_type(mgf_md) !=
 	    EVP_MD_get_type(v->md) || v->salt < 0 || pss->trailerField)
-		seterr(err, errlen, "RSASSA-PSS parameters not supported (hash, MGF1 with the "
+		ike_seterr(err, errlen, "RSASSA-PSS parameters not supported (hash, MGF1 with the "
 		       "same hash, salt length, trailer field 1 only)");
 	else
 		rc = 0;
@@ -322,7 +308,7 @@ static int parse_algid(const uint8_t *der, size_t len, struct verify_alg *v, cha
 	int nid, ptype, rc = 0;
 
 	if (!a || p != der + len) {
-		seterr(err, errlen, "AUTH: AlgorithmIdentifier of %zu octets is not valid DER%s",
+		ike_seterr(err, errlen, "AUTH: AlgorithmIdentifier of %zu octets is not valid DER%s",
 		       len, a ? " (trailing octets)" : "");
 		X509_ALGOR_free(a);
 		ERR_clear_error();
@@ -351,17 +337,17 @@ static int parse_algid(const uint8_t *der, size_t len, struct verify_alg *v, cha
 		rc = parse_pss(a, v, err, errlen);
 		break;
 	default:
-		seterr(err, errlen, "AUTH: signature algorithm %s is not supported", v->name);
+		ike_seterr(err, errlen, "AUTH: signature algorithm %s is not supported", v->name);
 		rc = -1;
 	}
 	/* ECDSA identifiers carry no parameters (RFC 5758 §3.2); PKCS#1 ones
 	 * NULL or none. */
 	if (!rc && v->kind == SIG_ECDSA && ptype != V_ASN1_UNDEF) {
-		seterr(err, errlen, "AUTH: %s with parameters", v->name);
+		ike_seterr(err, errlen, "AUTH: %s with parameters", v->name);
 		rc = -1;
 	}
 	if (!rc && v->kind == SIG_RSA_PKCS1 && ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL) {
-		seterr(err, errlen, "AUTH: %s with non-NULL parameters", v->name);
+		ike_seterr(err, errlen, "AUTH: %s with non-NULL parameters", v->name);
 		rc = -1;
 	}
 	X509_ALGOR_free(a);
@@ -442,7 +428,7 @@ int ike_auth_verify(X509 *cert, uint8_t method, const uint8_t *data, size_t dlen
 	int rc;
 
 	if (!key) {
-		seterr(err, errlen, "AUTH: the certificate has no usable public key");
+		ike_seterr(err, errlen, "AUTH: the certificate has no usable public key");
 		return -1;
 	}
 	switch (method) {
@@ -453,7 +439,7 @@ int ike_auth_verify(X509 *cert, uint8_t method, const uint8_t *data, size_t dlen
 		snprintf(v.name, sizeof(v.name), "RSA method 1 (SHA-1)");
 		if (!EVP_PKEY_is_a(key, "RSA")) {
 			counter_inc(&ike_ctr_auth_bad_alg);
-			seterr(err, errlen, "AUTH method 1 (RSA) but the certificate key is %s",
+			ike_seterr(err, errlen, "AUTH method 1 (RSA) but the certificate key is %s",
 			       EVP_PKEY_get0_type_name(key));
 			return -1;
 		}
@@ -461,13 +447,13 @@ int ike_auth_verify(X509 *cert, uint8_t method, const uint8_t *data, size_t dlen
 	case 9: case 10: case 11:
 		if (rfc4754_alg(method, key, &v, &rs_len)) {
 			counter_inc(&ike_ctr_auth_bad_alg);
-			seterr(err, errlen, "AUTH method %u needs an ECDSA key on its curve "
+			ike_seterr(err, errlen, "AUTH method %u needs an ECDSA key on its curve "
 			       "(RFC 4754), the certificate key does not match", method);
 			return -1;
 		}
 		if (dlen != rs_len || ecdsa_raw_to_der(data, dlen, &der, &siglen)) {
 			counter_inc(&ike_ctr_auth_bad_sig);
-			seterr(err, errlen, "AUTH method %u: signature of %zu octets, expected "
+			ike_seterr(err, errlen, "AUTH method %u: signature of %zu octets, expected "
 			       "r | s of %zu", method, dlen, rs_len);
 			return -1;
 		}
@@ -478,7 +464,7 @@ int ike_auth_verify(X509 *cert, uint8_t method, const uint8_t *data, size_t dlen
 
 		if (dlen < 1 || (alen = data[0]) == 0 || 1 + alen > dlen) {
 			counter_inc(&ike_ctr_auth_bad_alg);
-			seterr(err, errlen, "AUTH method 14: AlgorithmIdentifier length %u does not "
+			ike_seterr(err, errlen, "AUTH method 14: AlgorithmIdentifier length %u does not "
 			       "fit the %zu octets of AUTH data", dlen ? data[0] : 0, dlen);
 			return -1;
 		}
@@ -490,7 +476,7 @@ int ike_auth_verify(X509 *cert, uint8_t method, const uint8_t *data, size_t dlen
 		    (v.kind != SIG_ECDSA && !EVP_PKEY_is_a(key, "RSA") &&
 		     !EVP_PKEY_is_a(key, "RSA-PSS"))) {
 			counter_inc(&ike_ctr_auth_bad_alg);
-			seterr(err, errlen, "AUTH method 14: %s signature but the certificate key "
+			ike_seterr(err, errlen, "AUTH method 14: %s signature but the certificate key "
 			       "is %s", kind_name(v.kind), EVP_PKEY_get0_type_name(key));
 			return -1;
 		}
@@ -500,14 +486,14 @@ int ike_auth_verify(X509 *cert, uint8_t method, const uint8_t *data, size_t dlen
 	}
 	default:
 		counter_inc(&ike_ctr_auth_bad_alg);
-		seterr(err, errlen, "AUTH method %u is not supported", method);
+		ike_seterr(err, errlen, "AUTH method %u is not supported", method);
 		return -1;
 	}
 	rc = pk_verify(key, &v, sig, siglen, octets, olen);
 	OPENSSL_free(der);
 	if (rc) {
 		counter_inc(&ike_ctr_auth_bad_sig);
-		seterr(err, errlen, "AUTH method %u: %s signature (%s) does not verify with the "
+		ike_seterr(err, errlen, "AUTH method %u: %s signature (%s) does not verify with the "
 		       "certificate's public key", method, kind_name(v.kind), v.name);
 	}
 	return rc;

@@ -38,20 +38,6 @@ void ike_cert_stats_register(void)
 	counter_register(&ike_ctr_cert_id);
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const char *ssl_reason(void)
 {
 	const char *r = ERR_reason_error_string(ERR_peek_last_error());
@@ -69,7 +55,7 @@ static STACK_OF(X509) *read_certs(const char *path, char *err, size_t errlen)
 	X509 *x;
 
 	if (!f) {
-		seterr(err, errlen, "%s: cannot open: %m", path);
+		ike_seterr(err, errlen, "%s: cannot open: %m", path);
 		return NULL;
 	}
 	sk = sk_X509_new_null();
@@ -83,7 +69,7 @@ static STACK_OF(X509) *read_certs(const char *path, char *err, size_t errlen)
 		ERR_clear_error();
 		return sk;
 	}
-	seterr(err, errlen, "%s: no PEM certificate (%s)", path, ssl_reason());
+	ike_seterr(err, errlen, "%s: no PEM certificate (%s)", path, ssl_reason());
 	ERR_clear_error();
 	sk_X509_pop_free(sk, X509_free);
 	return NULL;
@@ -106,18 +92,18 @@ static int load_key(struct ike_creds *c, const char *path, char *err, size_t err
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		seterr(err, errlen, "%s: cannot open: %m", path);
+		ike_seterr(err, errlen, "%s: cannot open: %m", path);
 		return -1;
 	}
 	c->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!c->key) {
-		seterr(err, errlen, "%s: no PEM private key (%s)", path, ssl_reason());
+		ike_seterr(err, errlen, "%s: no PEM private key (%s)", path, ssl_reason());
 		ERR_clear_error();
 		return -1;
 	}
 	if (c->cert && X509_check_private_key(c->cert, c->key) != 1) {
-		seterr(err, errlen, "%s: the private key does not belong to the certificate", path);
+		ike_seterr(err, errlen, "%s: the private key does not belong to the certificate", path);
 		ERR_clear_error();
 		return -1;
 	}
@@ -155,7 +141,7 @@ static int load_ca(struct ike_creds *c, const char *path, char *err, size_t errl
 		X509 *x = sk_X509_value(sk, i);
 
 		if (!X509_STORE_add_cert(c->trust, x) || add_certreq(c, x)) {
-			seterr(err, errlen, "%s: cannot add CA certificate %d (%s)", path, i + 1,
+			ike_seterr(err, errlen, "%s: cannot add CA certificate %d (%s)", path, i + 1,
 			       ssl_reason());
 			rc = -1;
 		}
@@ -172,12 +158,12 @@ static int load_crl(struct ike_creds *c, const char *path, char *err, size_t err
 	int n = 0, rc = 0;
 
 	if (!f) {
-		seterr(err, errlen, "%s: cannot open: %m", path);
+		ike_seterr(err, errlen, "%s: cannot open: %m", path);
 		return -1;
 	}
 	while (!rc && (crl = PEM_read_X509_CRL(f, NULL, NULL, NULL))) {
 		if (!X509_STORE_add_crl(c->trust, crl)) {
-			seterr(err, errlen, "%s: cannot add CRL %d (%s)", path, n + 1, ssl_reason());
+			ike_seterr(err, errlen, "%s: cannot add CRL %d (%s)", path, n + 1, ssl_reason());
 			rc = -1;
 		}
 		X509_CRL_free(crl);
@@ -185,7 +171,7 @@ static int load_crl(struct ike_creds *c, const char *path, char *err, size_t err
 	}
 	fclose(f);
 	if (!rc && !n) {
-		seterr(err, errlen, "%s: no PEM CRL (%s)", path, ssl_reason());
+		ike_seterr(err, errlen, "%s: no PEM CRL (%s)", path, ssl_reason());
 		rc = -1;
 	}
 	ERR_clear_error();
@@ -201,7 +187,7 @@ int ike_creds_load(struct ike_creds *c, const char *cert, const char *key,
 	memset(c, 0, sizeof(*c));
 	c->trust = X509_STORE_new();
 	if (!c->trust) {
-		seterr(err, errlen, "out of memory");
+		ike_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (cert && *cert && load_cert(c, cert, err, errlen))
@@ -327,19 +313,19 @@ enum ike_cert_err ike_cert_verify(const struct ike_creds *c, X509 *leaf,
 	if (detail && dlen)
 		detail[0] = '\0';
 	if (!leaf) {
-		seterr(detail, dlen, "no certificate");
+		ike_seterr(detail, dlen, "no certificate");
 		count_refusal(IKE_CERT_PARSE);
 		return IKE_CERT_PARSE;
 	}
 	if (!c || !c->trust) {
-		seterr(detail, dlen, "no CA configured");
+		ike_seterr(detail, dlen, "no CA configured");
 		count_refusal(IKE_CERT_UNTRUSTED);
 		return IKE_CERT_UNTRUSTED;
 	}
 	ctx = X509_STORE_CTX_new();
 	if (!ctx || !X509_STORE_CTX_init(ctx, c->trust, leaf, untrusted)) {
 		X509_STORE_CTX_free(ctx);
-		seterr(detail, dlen, "out of memory");
+		ike_seterr(detail, dlen, "out of memory");
 		count_refusal(IKE_CERT_OTHER);
 		return IKE_CERT_OTHER;
 	}
@@ -361,7 +347,7 @@ enum ike_cert_err ike_cert_verify(const struct ike_creds *c, X509 *leaf,
 		if (bad)
 			X509_NAME_oneline(X509_get_subject_name(bad), subject, sizeof(subject));
 		rc = map_error(e);
-		seterr(detail, dlen, "%s (depth %d%s%s)", X509_verify_cert_error_string(e), depth,
+		ike_seterr(detail, dlen, "%s (depth %d%s%s)", X509_verify_cert_error_string(e), depth,
 		       subject[0] ? ", " : "", subject);
 	}
 	X509_STORE_CTX_free(ctx);
@@ -485,7 +471,7 @@ enum ike_cert_err ike_cert_check_peer(const struct ike_creds *c, X509 *leaf,
 	if (ike_cert_matches_id(leaf, id_type, id, idlen))
 		return IKE_CERT_OK;
 	X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof(subject));
-	seterr(detail, dlen, "%s (%zu octets) is not named by the certificate of %s",
+	ike_seterr(detail, dlen, "%s (%zu octets) is not named by the certificate of %s",
 	       id_type_name(id_type), idlen, subject);
 	count_refusal(IKE_CERT_ID_MISMATCH);
 	return IKE_CERT_ID_MISMATCH;

@@ -39,10 +39,7 @@ void ike_crypto_stats_register(void)
 	ike_cert_stats_register();
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void ike_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -503,13 +500,13 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 
 	if (!sk_geometry(s, &ivlen, &icvlen, &block) || !ke ||
 	    (!ike_encr_is_aead(s->encr) && !ka)) {
-		seterr(err, errlen, "SK: unsupported transform set or missing key (encr %u/%u "
+		ike_seterr(err, errlen, "SK: unsupported transform set or missing key (encr %u/%u "
 		       "integ %u)", s->encr, s->encr_keylen, s->integ);
 		return -1;
 	}
 	if (body_off > msg_len || msg_len - body_off < ivlen + icvlen + block) {
 		counter_inc(&ctr_sk_bad);
-		seterr(err, errlen, "SK payload of %zu octets is shorter than IV, one block "
+		ike_seterr(err, errlen, "SK payload of %zu octets is shorter than IV, one block "
 		       "and ICV (%zu)", body_off > msg_len ? 0 : msg_len - body_off,
 		       ivlen + icvlen + block);
 		return -1;
@@ -519,38 +516,38 @@ int ike_sk_open(const struct ike_suite *s, const uint8_t *ke, const uint8_t *ka,
 	ct = msg_len - body_off - ivlen - icvlen;
 	if (ct % block) {
 		counter_inc(&ctr_sk_bad);
-		seterr(err, errlen, "SK ciphertext of %zu octets is not a whole number of "
+		ike_seterr(err, errlen, "SK ciphertext of %zu octets is not a whole number of "
 		       "%zu-octet blocks", ct, block);
 		return -1;
 	}
 	if (ike_encr_is_aead(s->encr)) {
 		if (aead_crypt(s, ke, iv, msg, body_off, body, ct, body + ct, false)) {
 			counter_inc(&ctr_sk_icv);
-			seterr(err, errlen, "SK: AEAD ICV verification failed");
+			ike_seterr(err, errlen, "SK: AEAD ICV verification failed");
 			return -1;
 		}
 	} else {
 		uint8_t icv[IKE_KEY_MAX];
 
 		if (integ_mac(s->integ, ka, msg, body_off + ivlen + ct, icv)) {
-			seterr(err, errlen, "SK: HMAC computation failed");
+			ike_seterr(err, errlen, "SK: HMAC computation failed");
 			return -1;
 		}
 		if (CRYPTO_memcmp(icv, body + ct, icvlen)) {
 			counter_inc(&ctr_sk_icv);
-			seterr(err, errlen, "SK: integrity checksum (%s) does not verify",
+			ike_seterr(err, errlen, "SK: integrity checksum (%s) does not verify",
 			       ike_transform_name(IKEV2_XF_INTEG, s->integ, 0));
 			return -1;
 		}
 		if (cbc_crypt(s, ke, iv, body, ct, false)) {
-			seterr(err, errlen, "SK: AES-CBC decryption failed");
+			ike_seterr(err, errlen, "SK: AES-CBC decryption failed");
 			return -1;
 		}
 	}
 	pad = body[ct - 1];
 	if (pad + 1 > ct) {
 		counter_inc(&ctr_sk_bad);
-		seterr(err, errlen, "SK: Pad Length %zu exceeds the %zu decrypted octets",
+		ike_seterr(err, errlen, "SK: Pad Length %zu exceeds the %zu decrypted octets",
 		       pad, ct);
 		return -1;
 	}

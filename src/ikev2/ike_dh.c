@@ -31,20 +31,6 @@ struct ike_dh {
 #define ECP256_COORD	32
 #define X25519_LEN	32
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static size_t pub_len(uint16_t group)
 {
 	switch (group) {
@@ -87,17 +73,17 @@ struct ike_dh *ike_dh_new(uint16_t group, char *err, size_t errlen)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
 		break;
 	default:
-		seterr(err, errlen, "DH group %u is not supported", group);
+		ike_seterr(err, errlen, "DH group %u is not supported", group);
 		return NULL;
 	}
 	if (!key) {
-		seterr(err, errlen, "DH group %u: key generation failed", group);
+		ike_seterr(err, errlen, "DH group %u: key generation failed", group);
 		return NULL;
 	}
 	dh = calloc(1, sizeof(*dh));
 	if (!dh) {
 		EVP_PKEY_free(key);
-		seterr(err, errlen, "out of memory");
+		ike_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	dh->group = group;
@@ -189,7 +175,7 @@ static EVP_PKEY *peer_modp(const uint8_t *peer, char *err, size_t errlen)
 		goto out;
 	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
 		counter_inc(&ike_ctr_dh_invalid);
-		seterr(err, errlen, "MODP-2048 KE value out of range (must be 1 < y < p-1)");
+		ike_seterr(err, errlen, "MODP-2048 KE value out of range (must be 1 < y < p-1)");
 		goto out;
 	}
 	bld = OSSL_PARAM_BLD_new();
@@ -202,11 +188,11 @@ static EVP_PKEY *peer_modp(const uint8_t *peer, char *err, size_t errlen)
 	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
 		key = NULL;
-		seterr(err, errlen, "MODP-2048 KE value not accepted by the crypto library");
+		ike_seterr(err, errlen, "MODP-2048 KE value not accepted by the crypto library");
 	}
 out:
 	if (!key && err && errlen && !err[0])
-		seterr(err, errlen, "MODP-2048 KE value: crypto library failure");
+		ike_seterr(err, errlen, "MODP-2048 KE value: crypto library failure");
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
@@ -234,7 +220,7 @@ static EVP_PKEY *peer_ecp(const uint8_t *peer, char *err, size_t errlen)
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
 		key = NULL;
 		counter_inc(&ike_ctr_dh_invalid);
-		seterr(err, errlen, "ECP-256 KE value is not a point on the curve");
+		ike_seterr(err, errlen, "ECP-256 KE value is not a point on the curve");
 	}
 	EVP_PKEY_CTX_free(ctx);
 	return key;
@@ -252,13 +238,13 @@ size_t ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t plen, uint8_
 		err[0] = '\0';
 	if (plen != want) {
 		counter_inc(&ike_ctr_dh_invalid);
-		seterr(err, errlen, "KE data of %zu octets for DH group %u (expected %zu)", plen,
+		ike_seterr(err, errlen, "KE data of %zu octets for DH group %u (expected %zu)", plen,
 		       dh->group, want);
 		return 0;
 	}
 	/* The secret is as long as the prime / a coordinate / the u value. */
 	if (cap < (dh->group == IKE_DH_MODP2048 ? MODP2048_LEN : 32)) {
-		seterr(err, errlen, "DH group %u: %zu octets of room for the shared secret",
+		ike_seterr(err, errlen, "DH group %u: %zu octets of room for the shared secret",
 		       dh->group, cap);
 		return 0;
 	}
@@ -272,7 +258,7 @@ size_t ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t plen, uint8_
 	case IKE_DH_CURVE25519:
 		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, plen);
 		if (!pk)
-			seterr(err, errlen, "Curve25519 KE value refused by the crypto library");
+			ike_seterr(err, errlen, "Curve25519 KE value refused by the crypto library");
 		break;
 	}
 	if (!pk)
@@ -287,14 +273,14 @@ size_t ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t plen, uint8_
 		counter_inc(&ike_ctr_dh_invalid);
 		/* For X25519 OpenSSL refuses an all-zero result here
 		 * (a small-order peer point, RFC 8031 §2.3). */
-		seterr(err, errlen, "DH group %u: key agreement with the peer's value failed%s",
+		ike_seterr(err, errlen, "DH group %u: key agreement with the peer's value failed%s",
 		       dh->group, dh->group == IKE_DH_CURVE25519 ?
 		       " (small-order point, all-zero shared secret)" : "");
 		len = 0;
 	} else if (dh->group == IKE_DH_CURVE25519 &&
 		   (len != X25519_LEN || !CRYPTO_memcmp(out, zero, X25519_LEN))) {
 		counter_inc(&ike_ctr_dh_invalid);
-		seterr(err, errlen, "Curve25519 shared secret is all zero (RFC 8031 §2.3)");
+		ike_seterr(err, errlen, "Curve25519 shared secret is all zero (RFC 8031 §2.3)");
 		OPENSSL_cleanse(out, len);
 		len = 0;
 	}

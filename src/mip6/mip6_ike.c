@@ -753,7 +753,7 @@ void mip6_ike_free(struct mip6_ike *m, bool graceful)
 struct ike_engine *mip6_ike_engine(struct mip6_ike *m) { return m->e; }
 
 static void mn_initiate(struct mip6_ike *m, const struct in6_addr *hoa, const struct ip_addr *coa,
-			const struct ip_addr *ha)
+			const struct ip_addr *ha, const struct in6_addr *ha6)
 {
 	struct ike_peer_cfg *p = &m->cfg->ike.peers[0];
 	char hb[INET6_ADDRSTRLEN], cb[INET6_ADDRSTRLEN];
@@ -764,14 +764,8 @@ static void mn_initiate(struct mip6_ike *m, const struct in6_addr *hoa, const st
 	p->remote = *ha;
 	p->has_local = true;
 	p->local = *coa;
-	if (m->cfg->auto_children[0]) {
-		struct in6_addr ha6 = ha->family == AF_INET6 ? ha->v6 : *hoa;
-		/* With an IPv4 CoA the BA comes from the HA's IPv6 address
-		 * the BU named: keep the one we know. */
-		if (ha->family != AF_INET6 && m->ha.family == AF_INET6)
-			ha6 = m->ha.v6;
-		auto_children_mn(p, hoa, &ha6);
-	}
+	if (m->cfg->auto_children[0])
+		auto_children_mn(p, hoa, ha6);
 	m->hoa = *hoa;
 	m->coa = *coa;
 	m->ha = *ha;
@@ -781,7 +775,7 @@ static void mn_initiate(struct mip6_ike *m, const struct in6_addr *hoa, const st
 }
 
 bool mip6_ike_mn_ready(struct mip6_ike *m, const struct in6_addr *hoa, const struct ip_addr *coa,
-		       const struct ip_addr *ha)
+		       const struct ip_addr *ha, const struct in6_addr *ha6)
 {
 	enum ike_sa_state_pub st = m->ike_sa ? ike_engine_sa_state(m->e, m->ike_sa) : IKE_PUB_NONE;
 	bool same = ip_addr_eq(&m->ha, ha) && !memcmp(&m->hoa, hoa, 16);
@@ -798,7 +792,7 @@ bool mip6_ike_mn_ready(struct mip6_ike *m, const struct in6_addr *hoa, const str
 		st = IKE_PUB_NONE;
 	}
 	if (st == IKE_PUB_NONE) {
-		mn_initiate(m, hoa, coa, ha);
+		mn_initiate(m, hoa, coa, ha, ha6);
 		return false;
 	}
 	if (st == IKE_PUB_CONNECTING)

@@ -74,11 +74,12 @@ struct mip6_ike *mip6_ike_new(struct loop *loop, enum mip6_sec_side side,
 void mip6_ike_free(struct mip6_ike *m, bool graceful);
 
 /* MN, before every BU to the home agent `ha` (IPv6, or its IPv4 address
- * with an IPv4 CoA) from `coa`: true when the transport SA of `hoa` is up
- * (the IKE SA then follows the CoA); otherwise IKE is started (or is
- * under way) and mh_up will say when to send. */
+ * with an IPv4 CoA) from `coa`; `ha6` is its IPv6 address (the BA's
+ * source, in the transport SA's selectors): true when the transport SA of
+ * `hoa` is up (the IKE SA then follows the CoA); otherwise IKE is started
+ * (or is under way) and mh_up will say when to send. */
 bool mip6_ike_mn_ready(struct mip6_ike *m, const struct in6_addr *hoa, const struct ip_addr *coa,
-		       const struct ip_addr *ha);
+		       const struct ip_addr *ha, const struct in6_addr *ha6);
 
 /* HA: the BU of `hoa` registered care-of address `coa`: the IKE SAs of
  * that home address follow it (no NAT made the engine do it). */

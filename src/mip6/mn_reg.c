@@ -136,7 +136,7 @@ static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 	e->lifetime_sent_s = lifetime;
 	/* RFC 4877 with IKE: the BU leaves once its transport SA exists
 	 * (mn_reg_sa_ready sends it then); the retransmission timer runs. */
-	if (mn->ike && !mip6_ike_mn_ready(mn->ike, &e->hoa, &coa, &dst)) {
+	if (mn->ike && !mip6_ike_mn_ready(mn->ike, &e->hoa, &coa, &dst, &e->peer)) {
 		log_info(MOD, "BU waits for the IKE transport SA seq=%u", e->seq);
 		return;
 	}

@@ -57,10 +57,10 @@ check "ha1 binds $HOA -> $coa" ha_binding_at "$coa"
 check "mn4 has one established IKE SA" jtest mn4 "len([s for s in d if s['state'] == 'established']) == 1" show ike_sa
 check "ha1 has one established IKE SA, peer identity = the HoA" \
 	jtest ha1 "len([s for s in d if s['state'] == 'established']) == 1" show ike_sa
-wait_for 15 "mn4's tunnel CHILD SA up" jtest mn4 "$SA_SET['tun_out'] is not None" show mip6_sa
+wait_for 15 "mn4's tunnel CHILD SA up" jtest mn4 "${SA_SET}['tun_out'] is not None" show mip6_sa
 check "mn4 has 2 CHILD SAs (transport + tunnel)" jtest mn4 "len(d) >= 2" show child_sa
 check "ha1's SA set for $HOA: transport and tunnel, peer = the CoA" \
-	jtest ha1 "$SA_SET['peer'] == '$coa' and $SA_SET['mh_in'] is not None and $SA_SET['tun_in'] is not None" show mip6_sa
+	jtest ha1 "${SA_SET}['peer'] == '$coa' and ${SA_SET}['mh_in'] is not None and ${SA_SET}['tun_in'] is not None" show mip6_sa
 check "ha1 took the BU from the transport SA" test "$(counter ha1 mipsec_mip6_sec_mh_accepted_total)" -ge 1
 check "mn4 took the BA from the transport SA" test "$(counter mn4 mipsec_mip6_sec_mh_accepted_total)" -ge 1
 check "mn4 logged that the BU waited for IKE" grep -q 'BU waits for the IKE transport SA' "$LAB_STATE/mn4.log"
@@ -116,7 +116,7 @@ check "plain BU for $HOA from cn: no answer ($out)" grep -q silence <<< "$out"
 check "... dropped and counted" test "$(counter ha1 mipsec_ha_bu_unprotected_total)" = $((bu_unp0 + 1))
 
 say "TCP stream: CHILD SA rekeys (8 s) and 3 moves"
-spi_tun() { jget mn4 "$SA_SET['tun_out']['spi']" show mip6_sa; }
+spi_tun() { jget mn4 "${SA_SET}['tun_out']['spi']" show mip6_sa; }
 stream_start 5003
 t=$(date +%s%N)
 wait_for 10 "stream records arrive" stream_flowing_since "$t"
@@ -144,7 +144,7 @@ for link in link5a1 link5b2 link5b1; do
 	wait_for 15 "move $i: mn4 bound at $p" mn_bound_at "$p"
 	wait_for 15 "move $i: ha1 binds $HOA to $p..." ha_binding_at "$p"
 	c=$(mn_coa)
-	check "move $i: ha1's SAs point at the new CoA $c" jtest ha1 "$SA_SET['peer'] == '$c' and $SA_SET['tun_out']['dst'] == '$c'" show mip6_sa
+	check "move $i: ha1's SAs point at the new CoA $c" jtest ha1 "${SA_SET}['peer'] == '$c' and ${SA_SET}['tun_out']['dst'] == '$c'" show mip6_sa
 	check "move $i: ha1's IKE SA follows ($c)" jtest ha1 "any('$c' in str(s) for s in d)" show ike_sa
 	sa=$(spi_tun)
 	if [ "$(counter mn4 mipsec_mip6_ike_children_installed_total)" = "$rb" ]; then

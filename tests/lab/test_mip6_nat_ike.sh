@@ -17,8 +17,8 @@ chmod -R a+rX "$PKI"
 MIP6_TOPO=$LAB_STATE/fig1-mip6-ike.toml
 need "IKE topology" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$MIP6_TOPO" "$PKI"
 export MIP6_TOPO
-# shellcheck source=tests/lab/test_mip6_nat.sh
-MIP6_NAT_AFTER=nat_ike_checks
+MIP6_NAT_AFTER=nat_ike_checks  # read by test_mip6_nat.sh
+export MIP6_NAT_AFTER
 nat_ike_checks() {
 	say "IKE through the NAT"
 	check "mn4's IKE SA runs over IPv4 with a NAT in front of it" \
@@ -33,4 +33,5 @@ nat_ike_checks() {
 		test "$(counter ha1 mipsec_ha_tunnel_unprotected_total)" = 0 -a "$(counter mn4 mipsec_mn_tunnel_unprotected_total)" = 0
 	ctl mn4 show ike_sa || true
 }
+# shellcheck source=tests/lab/test_mip6_nat.sh
 source "$(dirname "$0")/test_mip6_nat.sh"

@@ -163,8 +163,8 @@ bool ha_sec_required(const struct ha *ha, const struct in6_addr *hoa)
 	return ha->sec && (ha->cfg->ipsec.require || mip6_sec_find(ha->sec, hoa));
 }
 
-/* The manually keyed SA sets of the `ipsec` block (RFC 4301 §4.5); the
- * IKEv2 engine will call mip6_sec_install() the same way per CHILD SA. */
+/* The SA sets of the `ipsec` block: manually keyed bindings (RFC 4301
+ * §4.5) and/or IKEv2 (ipsec.ike, CHILD SAs installed by mip6_ike). */
 static int sec_open(struct ha *ha)
 {
 	const struct ha_ipsec_cfg *ic = &ha->cfg->ipsec;

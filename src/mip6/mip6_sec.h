@@ -17,9 +17,9 @@
  * (with an IPv4 care-of address the IPv6 header carries the HoA instead of
  * the CoA, as in RFC 5555 §4.2).
  *
- * Keys come from the configuration now (manual keying, RFC 4301 §4.5) and
- * later from the IKEv2 engine through the same mip6_sec_install(): a CHILD
- * SA pair negotiated for a home address is handed over as sa_params. A
+ * Keys come from the configuration (manual keying, RFC 4301 §4.5,
+ * mip6_sec_install) or from the IKEv2 engine (mip6/mip6_ike.c): each CHILD
+ * SA is one pair handed over by mip6_sec_install_pair(). A
  * care-of address change moves the outer endpoints of every SA of the set
  * (mip6_sec_move, RFC 4877 §4.3) without rekeying. */
 #ifndef MIPSEC_MIP6_MIP6_SEC_H

@@ -84,6 +84,8 @@ struct mip6_ike {
 	uint32_t ike_sa;
 	struct in6_addr hoa;
 	struct ip_addr ha, coa;
+	struct timer kick;		/* mh_down, outside the engine's callbacks */
+	struct in6_addr kick_hoa;
 };
 
 /* ---- configuration ---- */
@@ -558,8 +560,26 @@ static void ev_child_down(void *arg, uint32_t id)
 	mip6_sec_remove_pair(m->sec, &cm->hoa, cm->spi_in);
 	log_info(MOD, "CHILD SA removed hoa=%s child=%u spi_in=0x%08x",
 		 inet_ntop(AF_INET6, &cm->hoa, hb, sizeof(hb)), id, cm->spi_in);
+	if (m->side == MIP6_SEC_MN && cm->kind == MIP6_SEC_MH && m->hooks.mh_down) {
+		struct mip6_sec_set *set = mip6_sec_find(m->sec, &cm->hoa);
+		if (!set || !set->mh_out) {
+			m->kick_hoa = cm->hoa;
+			timer_arm_ms(&m->kick, 0);
+		}
+	}
 	*cm = m->ch[--m->n_ch];
 	export_sas(m);
+}
+
+static void on_kick(void *arg)
+{
+	struct mip6_ike *m = arg;
+	struct mip6_sec_set *set = mip6_sec_find(m->sec, &m->kick_hoa);
+
+	if (set && set->mh_out)	/* a new one came meanwhile */
+		return;
+	log_info(MOD, "transport SA with the home agent gone: registering again");
+	m->hooks.mh_down(m->hooks.arg, &m->kick_hoa);
 }
 
 static void ev_child_moved(void *arg, const struct ike_child_info *c)
@@ -693,6 +713,7 @@ struct mip6_ike *mip6_ike_new(struct loop *loop, enum mip6_sec_side side,
 		snprintf(m->esp_sa_file, sizeof(m->esp_sa_file), "%s", esp_sa_file);
 	for (int i = 0; i < 4; i++)
 		m->fd[i] = -1;
+	timer_init(&m->kick, loop, on_kick, m);
 	for (size_t i = 0; side == MIP6_SEC_HA && i < cfg->ike.n_peers && i < 8; i++)
 		if (cfg->auto_children[i])
 			auto_children_ha(&cfg->ike.peers[i]);
@@ -738,6 +759,7 @@ void mip6_ike_free(struct mip6_ike *m, bool graceful)
 			ike_engine_shutdown(m->e);
 		ike_engine_free(m->e);
 	}
+	timer_deinit(&m->kick);
 	for (int i = 0; i < 4; i++) {
 		if (m->w[i])
 			io_watch_del(m->w[i]);

@@ -60,6 +60,10 @@ void mip6_ike_config_free(struct mip6_ike_config *c);
 struct mip6_ike_hooks {
 	/* MN: the transport CHILD SA for `hoa` is up: the BU may leave. */
 	void (*mh_up)(void *arg, const struct in6_addr *hoa);
+	/* MN: the transport SA went and no rekey replaced it (DELETE from
+	 * the HA, IKE SA dead): register again (a new IKE SA first). Called
+	 * from a timer, outside the engine. */
+	void (*mh_down)(void *arg, const struct in6_addr *hoa);
 	void *arg;
 };
 

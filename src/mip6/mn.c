@@ -165,6 +165,14 @@ static void ike_mh_up(void *arg, const struct in6_addr *hoa)
 		mn_reg_sa_ready(mn);
 }
 
+static void ike_mh_down(void *arg, const struct in6_addr *hoa)
+{
+	struct mn *mn = arg;
+
+	if (!memcmp(hoa, &mn->hoa, 16))
+		mn_reg_sa_lost(mn);
+}
+
 /* The SA set of the `ipsec` block: keyed by IKEv2 (ipsec.ike, the CHILD
  * SAs arrive through mip6_ike) or manually. */
 static int sec_open(struct mn *mn)
@@ -179,7 +187,7 @@ static int sec_open(struct mn *mn)
 	if (!mn->sec)
 		return -1;
 	if (mn->cfg->ike) {
-		struct mip6_ike_hooks h = { .mh_up = ike_mh_up, .arg = mn };
+		struct mip6_ike_hooks h = { .mh_up = ike_mh_up, .mh_down = ike_mh_down, .arg = mn };
 		mn->ike = mip6_ike_new(mn->loop, MIP6_SEC_MN, mn->cfg->ike, mn->sec, mn->cfg->fwmark,
 				       mn->cfg->esp_sa_file, &h, err, sizeof(err));
 		if (!mn->ike) {

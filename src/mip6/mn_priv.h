@@ -153,6 +153,8 @@ void mn_reg_renumber(struct mn *mn, const struct ip_prefix *prefix);
 bool mn_reg_bound(const struct mn *mn);
 /* IKE: the transport SA with the home agent is up: the BU it held leaves. */
 void mn_reg_sa_ready(struct mn *mn);
+/* IKE: the transport SA is gone (not rekeyed): register again. */
+void mn_reg_sa_lost(struct mn *mn);
 
 /* mn_dhaad.c */
 void mn_dhaad_init(struct mn *mn);

@@ -278,6 +278,15 @@ void mn_reg_sa_ready(struct mn *mn)
 	send_bu(mn, e, e->fsm.state == BUL_DEREGISTERING);
 }
 
+void mn_reg_sa_lost(struct mn *mn)
+{
+	struct ip_addr coa;
+
+	if (mn->at_home || !mn->ha_known || !mn->home || !mn_coa(mn, &coa))
+		return;
+	mn_reg_moved(mn);
+}
+
 void mn_reg_ha_ready(struct mn *mn)
 {
 	struct ip_addr coa;

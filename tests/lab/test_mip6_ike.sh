@@ -16,7 +16,9 @@
 #    (child_rekey_time 8 s at mn4) and mn4 moves 3 times: no record lost,
 #    SPIs change on rekey and not on a move;
 #  - kill -9 of mn4 and a new start: it registers again through a new IKE
-#    SA (INITIAL_CONTACT replaces the old SAs at ha1).
+#    SA (INITIAL_CONTACT replaces the old SAs at ha1);
+#  - ha1 restarts (its DELETE removes mn4's SAs): mn4 runs a new IKE SA
+#    and registers again at once.
 set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
 source "$(dirname "$0")/mip6_common.sh"
@@ -171,6 +173,16 @@ check "mn4 bound after the restart" mn_bound
 check "ha1 runs one IKE SA, a new one (old: $ike_old)" \
 	jtest ha1 "len([s for s in d if s['state'] == 'established']) == 1 and [s['id'] for s in d if s['state'] == 'established'] != $ike_old" show ike_sa
 check "cn pings the home address again" ping_ok cn "$HOA"
+
+say "ha1 restarts (SIGTERM: DELETE to mn4; no binding store): mn4 registers again"
+mn_ike_old=$(jget mn4 "[s['id'] for s in d if s['state'] == 'established']" show ike_sa)
+need "stop ha1" lab stop ha1
+need "start ha1" lab start ha1
+wait_for 60 "ha1 binds $HOA again" ha_binding_at 2001:db8:5b:1:
+check "mn4 logged the lost transport SA" grep -q 'transport SA with the home agent gone' "$LAB_STATE/mn4.log"
+check "mn4 runs a new IKE SA (old: $mn_ike_old)" \
+	jtest mn4 "len([s for s in d if s['state'] == 'established']) == 1 and [s['id'] for s in d if s['state'] == 'established'] != $mn_ike_old" show ike_sa
+wait_for 15 "cn pings the home address through the new SAs" ping_ok cn "$HOA"
 
 say "the daemons stay clean"
 for n in ha1 mn4 cn; do

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""mip6_ike_topo.py IN.toml OUT.toml PKI_DIR [CHILD_REKEY_S]: the FIG. 1
+"""mip6_ike_topo.py IN.toml OUT.toml PKI_DIR [CHILD_REKEY_S [IKE_REKEY_S]]: the FIG. 1
 Mobile IPv6 lab (fig1-mip6.toml) with RFC 4877 IPsec keyed by IKEv2:
 
   ha1  ipsec { require = true; ike { gw-a's certificate, peer "mn" from
@@ -16,6 +16,7 @@ import sys
 def main():
     src, out, pki = sys.argv[1:4]
     rekey = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    ike_rekey = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     text = open(src).read()
     ha_anchor = "  preference = 10; lifetime = 1200;\n"
     mn_anchor = "  rs_interval_ms = 100;\n"
@@ -24,6 +25,7 @@ def main():
     props = ('ike_proposals = [ "aes128gcm16-prfsha256-ecp256" ]; '
              'esp_proposals = [ "aes128gcm16" ];')
     rk = "child_rekey_time = %d; " % rekey if rekey else ""
+    rk += "rekey_time = %d; " % ike_rekey if ike_rekey else ""
     text = text.replace(ha_anchor, ha_anchor + f"""  ipsec = {{ require = true; esp_sa_file = "@STATE@/@NODE@.esp_sa";
     ike = {{ certificate = "{pki}/gw-a.crt"; private_key = "{pki}/gw-a.key";
       ca = [ "{pki}/ca.crt" ]; local_id = "fqdn:gw-a.mipsec.test";

@@ -13,8 +13,8 @@
 #    claiming mn4's HoA is refused by ha1's PAD and counted; a BU in no SA
 #    is dropped and counted;
 #  - a TCP stream through the tunnel while the CHILD SAs are rekeyed
-#    (child_rekey_time 8 s at mn4) and mn4 moves 3 times: no record lost,
-#    SPIs change on rekey and not on a move;
+#    (child_rekey_time 8 s at mn4; the IKE SA every 20 s) and mn4 moves 3
+#    times: no record lost, SPIs change on rekey and not on a move;
 #  - kill -9 of mn4 and a new start: it registers again through a new IKE
 #    SA (INITIAL_CONTACT replaces the old SAs at ha1);
 #  - ha1 restarts (its DELETE removes mn4's SAs): mn4 runs a new IKE SA
@@ -43,7 +43,7 @@ need "::5's certificate" openssl req -new -x509 -key "$PKI/mn5.key" -out "$PKI/m
 chmod -R a+rX "$PKI"
 
 IKE_TOPO=$LAB_STATE/fig1-mip6-ike.toml
-need "IKE topology from $TOPO" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$IKE_TOPO" "$PKI" 8
+need "IKE topology from $TOPO" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$IKE_TOPO" "$PKI" 8 20
 TOPO=$IKE_TOPO
 FORGE=("$PY" "$LAB_SRC/tests/lab/mip6_forge.py")
 CN_ADDR=2001:db8:7::c
@@ -159,6 +159,7 @@ done
 stream_stop
 rk1=$(counter mn4 mipsec_mip6_ike_children_installed_total)
 check "CHILD SAs were rekeyed during the stream ($((rk1 - rk0)) installs)" test $((rk1 - rk0)) -ge 2
+check "the IKE SA was rekeyed too (id > 1 at mn4)" jtest mn4 "max(s['id'] for s in d) > 1" show ike_sa
 check "still one IKE SA on mn4 (moves need no new one)" jtest mn4 "len([s for s in d if s['state'] == 'established']) == 1" show ike_sa
 "${STREAM[@]}" gaps "$STREAM_LOG" "$MOVES" "$LAB_STATE/mn4.log" | tail -n 3 || true
 check "no ESP authentication failure anywhere" \

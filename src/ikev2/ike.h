@@ -149,6 +149,11 @@ int ike_engine_delete_child(struct ike_engine *e, uint32_t child_id);
  * children) is now `local` (a care-of address move); no exchange. The
  * children are reported through ops->child_moved. */
 int ike_engine_update_path(struct ike_engine *e, uint32_t ike_id, const struct ip_addr *local);
+/* The other end: the peer's address is now `remote` (a home agent learns
+ * the mobile node's new care-of address from its protected BU, RFC 4877
+ * §4.3, where no NAT makes the engine follow the peer by itself). Same
+ * family only; children reported through ops->child_moved. */
+int ike_engine_update_remote(struct ike_engine *e, uint32_t ike_id, const struct ip_addr *remote);
 
 /* Inspection (tests, control socket). */
 enum ike_sa_state_pub { IKE_PUB_NONE, IKE_PUB_CONNECTING, IKE_PUB_ESTABLISHED, IKE_PUB_CLOSING };

@@ -691,6 +691,24 @@ int ike_engine_update_path(struct ike_engine *e, uint32_t ike_id, const struct i
 	return 0;
 }
 
+int ike_engine_update_remote(struct ike_engine *e, uint32_t ike_id, const struct ip_addr *remote)
+{
+	struct ike_sa *sa = ike_sa_by_id(e, ike_id);
+
+	if (!sa || remote->family != sa->path.remote.family)
+		return -1;
+	if (ip_addr_eq(&sa->path.remote, remote))
+		return 0;
+	sa->path.remote = *remote;
+	ike_count(e, IKE_C_path_updated);
+	for (struct ike_child *c = sa->children; c; c = c->next) {
+		c->info.path.remote = *remote;
+		if (e->ops->child_moved)
+			e->ops->child_moved(e->arg, &c->info);
+	}
+	return 0;
+}
+
 enum ike_sa_state_pub ike_engine_sa_state(const struct ike_engine *e, uint32_t ike_id)
 {
 	const struct ike_sa *sa = ike_sa_by_id(e, ike_id);

@@ -17,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/role.h"
 #include "mip6/ha_priv.h"
+#include "mip6/mip6_ike.h"
 #include "net/netlink.h"
 
 #define MOD "ha"
@@ -162,8 +163,8 @@ bool ha_sec_required(const struct ha *ha, const struct in6_addr *hoa)
 	return ha->sec && (ha->cfg->ipsec.require || mip6_sec_find(ha->sec, hoa));
 }
 
-/* The manually keyed SA sets of the `ipsec` block (RFC 4301 §4.5); the
- * IKEv2 engine will call mip6_sec_install() the same way per CHILD SA. */
+/* The SA sets of the `ipsec` block: manually keyed bindings (RFC 4301
+ * §4.5) and/or IKEv2 (ipsec.ike, CHILD SAs installed by mip6_ike). */
 static int sec_open(struct ha *ha)
 {
 	const struct ha_ipsec_cfg *ic = &ha->cfg->ipsec;
@@ -186,11 +187,19 @@ static int sec_open(struct ha *ha)
 			return -1;
 		}
 	}
+	if (ha->cfg->ike) {
+		ha->ike = mip6_ike_new(ha->loop, MIP6_SEC_HA, ha->cfg->ike, ha->sec, 0,
+				       ic->esp_sa_file, NULL, err, sizeof(err));
+		if (!ha->ike) {
+			log_err(MOD, "cannot start IKEv2 err=\"%s\"", err);
+			return -1;
+		}
+	}
 	if (ic->esp_sa_file[0] && mip6_sec_export(ha->sec, ic->esp_sa_file) < 0)
 		log_warn(MOD, "cannot write esp_sa records path=%s err=\"%s\"", ic->esp_sa_file,
 			 strerror(errno));
-	log_info(MOD, "IPsec (RFC 4877) on require=%s home_addresses=%zu",
-		 ic->require ? "yes" : "no", mip6_sec_count(ha->sec));
+	log_info(MOD, "IPsec (RFC 4877) on require=%s home_addresses=%zu ike=%s",
+		 ic->require ? "yes" : "no", mip6_sec_count(ha->sec), ha->ike ? "yes" : "no");
 	return 0;
 }
 
@@ -333,6 +342,11 @@ static int ha_reload(void *inst, void *cfgp)
 		return -1;
 	}
 	bool push = prefixes_changed(o, n);
+	/* The IKE engine keeps pointing at the configuration it started
+	 * with (ike changes need a restart). */
+	mip6_ike_config_free(n->ike);
+	n->ike = o->ike;
+	o->ike = NULL;
 	ha->cfg = n;
 	compute_anycast(ha);
 	ha_config_free(o);
@@ -375,6 +389,7 @@ static void ha_destroy(void *inst)
 	timer_deinit(&ha->flush_timer);
 	bcache_store_close(ha->store);
 	bcache_destroy(ha->bc);
+	mip6_ike_free(ha->ike, true);
 	mip6_sec_free(ha->sec);
 	ha_config_free(ha->cfg);
 	free(ha);

@@ -34,6 +34,8 @@ struct bce;
 
 /* RFC 4877 protection of one home address, manually keyed (the `ipsec`
  * block, docs/config-ha.md); the IKEv2 engine will install the same SAs. */
+struct mip6_ike_config;
+
 struct ha_sec_binding {
 	struct in6_addr hoa;
 	struct mip6_sec_keycfg keys;	/* _in: MN -> HA, _out: HA -> MN */
@@ -89,6 +91,9 @@ struct ha_config {
 	struct ip_prefix deny[HA_MAX_DENY];
 	size_t n_deny;
 	struct ha_ipsec_cfg ipsec;
+	/* ipsec.ike + ipsec.pad: RFC 4877 SAs keyed by IKEv2 (NULL: manual
+	 * keys only). Outside `ipsec`: reload compares that bytewise. */
+	struct mip6_ike_config *ike;
 };
 
 void *ha_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

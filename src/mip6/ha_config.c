@@ -1,6 +1,7 @@
 /* Parsing and validation of the `ha` block (docs/config-ha.md). Every value
  * is copied; nothing points into the libconfig tree. */
 #include "mip6/ha.h"
+#include "mip6/mip6_ike.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -183,7 +184,8 @@ static void parse_deny(struct cfg_ctx *ctx, const config_setting_t *b, struct ha
 /* ipsec = { require; esp_sa_file; bindings = ( { home_address; keys } ); } */
 static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct ha_config *c)
 {
-	static const char *const known[] = { "require", "esp_sa_file", "bindings", NULL };
+	static const char *const known[] = { "require", "esp_sa_file", "bindings", "ike", "pad",
+					     NULL };
 	static const char *const bknown[] = {
 		"home_address", "xform", "mh_spi_in", "mh_spi_out", "mh_key_in", "mh_key_out",
 		"tun_spi_in", "tun_spi_out", "tun_key_in", "tun_key_out", NULL,
@@ -231,6 +233,7 @@ static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct h
 		if (ctx->n_errors == before)
 			ic->n_bindings++;
 	}
+	mip6_ike_config_parse(ctx, g, MIP6_SEC_HA, &c->ike);
 }
 
 static void parse_limits(struct cfg_ctx *ctx, const config_setting_t *b, struct ha_config *c)
@@ -299,7 +302,14 @@ void *ha_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 	return c;
 }
 
-void ha_config_free(void *cfg) { free(cfg); }
+void ha_config_free(void *cfg)
+{
+	struct ha_config *c = cfg;
+
+	if (c)
+		mip6_ike_config_free(c->ike);
+	free(cfg);
+}
 
 const struct ha_prefix_cfg *ha_config_prefix_of(const struct ha_config *c,
 						const struct in6_addr *hoa)

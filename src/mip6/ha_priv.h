@@ -41,6 +41,7 @@ struct ha {
 	uint8_t lladdr[32];		/* home link's hardware address */
 	size_t lladdr_len;
 	struct mip6_sec *sec;		/* RFC 4877 SA sets, NULL: no `ipsec` block */
+	struct mip6_ike *ike;		/* their IKEv2 keying, NULL: manual keys only */
 };
 
 /* ha.c: IPsec is required for this home address (config `require`, or an

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/stats.h"
 #include "mip6/ha_priv.h"
+#include "mip6/mip6_ike.h"
 #include "wire/icmp6msg.h"
 #include "wire/ipv6.h"
 #include "wire/mh.h"
@@ -257,6 +258,8 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 			break;
 		if (ha->sec)	/* RFC 4877 §4.3: the SAs follow the CoA */
 			mip6_sec_move(ha->sec, &u.hoa, &u.coa);
+		if (ha->ike)	/* and so does IKE (no NAT made the engine follow) */
+			mip6_ike_peer_moved(ha->ike, &u.hoa, &u.coa);
 		counter_inc(&c_updated);
 		ha_note_expiry(ha, e->expiry_ms);
 		ha_note_change(ha);
@@ -275,6 +278,8 @@ static uint8_t apply(struct ha *ha, const struct bu_ctx *b, struct bce *e,
 		}
 		if (ha->sec)
 			mip6_sec_move(ha->sec, &u.hoa, &u.coa);
+		if (ha->ike)	/* and so does IKE (no NAT made the engine follow) */
+			mip6_ike_peer_moved(ha->ike, &u.hoa, &u.coa);
 		counter_inc(&c_created);
 		ha_note_expiry(ha, e->expiry_ms);
 		ha_note_change(ha);

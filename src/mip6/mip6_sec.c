@@ -60,12 +60,23 @@ struct spi_link {
 	uint32_t spi;
 	enum mip6_sec_kind kind;
 	struct mip6_sec_set *set;
+	struct sa *sa;			/* the inbound SA it names */
 	struct spi_link *next;
 };
+
+/* An inbound SA a rekey replaced, accepted until its CHILD SA goes. */
+struct old_in {
+	struct spi_link l;
+	struct old_in *next;
+};
+
+#define MAX_OLD_IN 4	/* per set: more means child_down never came */
 
 struct set_priv {
 	struct mip6_sec_set pub;	/* first: a set pointer is a priv pointer */
 	struct spi_link in_mh, in_tun;
+	struct old_in *old;
+	size_t n_old;
 };
 
 struct mip6_sec {
@@ -143,6 +154,14 @@ static void set_drop_sas(struct mip6_sec *s, struct mip6_sec_set *set)
 
 	spi_unlink(s, &p->in_mh);
 	spi_unlink(s, &p->in_tun);
+	while (p->old) {
+		struct old_in *o = p->old;
+		p->old = o->next;
+		spi_unlink(s, &o->l);
+		sad_delete(s->sad, o->l.spi, SA_DIR_IN);
+		free(o);
+	}
+	p->n_old = 0;
 	if (set->mh_in)
 		sad_delete(s->sad, set->mh_in->spi, SA_DIR_IN);
 	if (set->mh_out)
@@ -165,7 +184,13 @@ void mip6_sec_free(struct mip6_sec *s)
 	for (unsigned i = 0; i < NBUCKETS; i++) {
 		struct mip6_sec_set *set = s->by_hoa[i], *n;
 		for (; set; set = n) {
+			struct set_priv *p = (struct set_priv *)set;
 			n = set->next;
+			while (p->old) {
+				struct old_in *o = p->old;
+				p->old = o->next;
+				free(o);
+			}
 			free(set);
 		}
 	}
@@ -277,13 +302,171 @@ int mip6_sec_install(struct mip6_sec *s, const struct in6_addr *hoa,
 	}
 	set->local = sas->mh_out.src;
 	set->peer = sas->mh_out.dst;
-	p->in_mh = (struct spi_link){ .spi = v[0]->spi, .kind = MIP6_SEC_MH, .set = set };
-	p->in_tun = (struct spi_link){ .spi = v[2]->spi, .kind = MIP6_SEC_TUN, .set = set };
+	p->in_mh = (struct spi_link){ .spi = v[0]->spi, .kind = MIP6_SEC_MH, .set = set,
+				      .sa = v[0] };
+	p->in_tun = (struct spi_link){ .spi = v[2]->spi, .kind = MIP6_SEC_TUN, .set = set,
+				       .sa = v[2] };
 	p->in_mh.next = s->by_spi[spi_hash(p->in_mh.spi)];
 	s->by_spi[spi_hash(p->in_mh.spi)] = &p->in_mh;
 	p->in_tun.next = s->by_spi[spi_hash(p->in_tun.spi)];
 	s->by_spi[spi_hash(p->in_tun.spi)] = &p->in_tun;
 	return 0;
+}
+
+static void set_ends(struct sa *sa, const struct ip_addr *src, const struct ip_addr *dst);
+
+static struct mip6_sec_set *set_create(struct mip6_sec *s, const struct in6_addr *hoa)
+{
+	struct set_priv *p = calloc(1, sizeof(*p));
+	unsigned h = hoa_hash(hoa);
+
+	if (!p)
+		return NULL;
+	p->pub.hoa = *hoa;
+	p->pub.next = s->by_hoa[h];
+	s->by_hoa[h] = &p->pub;
+	s->count++;
+	return &p->pub;
+}
+
+static void spi_link_add(struct mip6_sec *s, struct spi_link *l)
+{
+	unsigned h = spi_hash(l->spi);
+
+	l->next = s->by_spi[h];
+	s->by_spi[h] = l;
+}
+
+/* The current inbound SA of `kind` joins the old ones (a rekey). */
+static void retire_in(struct mip6_sec *s, struct set_priv *p, struct spi_link *cur)
+{
+	struct old_in *o;
+
+	spi_unlink(s, cur);
+	if (p->n_old >= MAX_OLD_IN) {
+		/* The oldest is at the tail. */
+		struct old_in **pp = &p->old;
+		while ((*pp)->next)
+			pp = &(*pp)->next;
+		spi_unlink(s, &(*pp)->l);
+		sad_delete(s->sad, (*pp)->l.spi, SA_DIR_IN);
+		free(*pp);
+		*pp = NULL;
+		p->n_old--;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {	/* cannot keep it: drop it now */
+		sad_delete(s->sad, cur->spi, SA_DIR_IN);
+		return;
+	}
+	o->l = *cur;
+	o->next = p->old;
+	p->old = o;
+	p->n_old++;
+	spi_link_add(s, &o->l);
+}
+
+int mip6_sec_install_pair(struct mip6_sec *s, const struct in6_addr *hoa,
+			  enum mip6_sec_kind kind, const struct sa_params *in,
+			  const struct sa_params *out, char *err, size_t errlen)
+{
+	bool mh = kind == MIP6_SEC_MH;
+	enum sa_mode mode = mh ? SA_MODE_TRANSPORT : SA_MODE_TUNNEL;
+	struct mip6_sec_set *set;
+	struct set_priv *p;
+	struct sa *vin, *vout, **cin, **cout;
+	struct spi_link *cl;
+
+	if (sad_lookup(s->sad, in->spi, SA_DIR_IN) || sad_lookup(s->sad, out->spi, SA_DIR_OUT)) {
+		snprintf(err, errlen, "SPI 0x%08x/0x%08x already installed", in->spi, out->spi);
+		return -1;
+	}
+	vin = make_sa(in, SA_DIR_IN, mode, mh ? "inbound transport" : "inbound tunnel", err,
+		      errlen);
+	if (!vin)
+		return -1;
+	vout = make_sa(out, SA_DIR_OUT, mode, mh ? "outbound transport" : "outbound tunnel", err,
+		       errlen);
+	if (!vout) {
+		sa_free(vin);
+		return -1;
+	}
+	set = mip6_sec_find(s, hoa);
+	if (!set)
+		set = set_create(s, hoa);
+	if (!set) {
+		sa_free(vin);
+		sa_free(vout);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p = (struct set_priv *)set;
+	cin = mh ? &set->mh_in : &set->tun_in;
+	cout = mh ? &set->mh_out : &set->tun_out;
+	cl = mh ? &p->in_mh : &p->in_tun;
+	if (*cin)
+		retire_in(s, p, cl);
+	if (*cout)	/* outbound switches at once */
+		sad_delete(s->sad, (*cout)->spi, SA_DIR_OUT);
+	sad_replace(s->sad, vin);
+	sad_replace(s->sad, vout);
+	*cin = vin;
+	*cout = vout;
+	*cl = (struct spi_link){ .spi = vin->spi, .kind = kind, .set = set, .sa = vin };
+	spi_link_add(s, cl);
+	if (out->src.family)
+		set->local = out->src;
+	if (out->dst.family)
+		set->peer = out->dst;
+	set_ends(vout, &set->local, &set->peer);
+	set_ends(vin, &set->peer, &set->local);
+	return 0;
+}
+
+static bool drop_current(struct mip6_sec *s, struct set_priv *p, uint32_t spi_in)
+{
+	struct mip6_sec_set *set = &p->pub;
+
+	for (int k = 0; k < 2; k++) {
+		struct sa **in = k ? &set->tun_in : &set->mh_in;
+		struct sa **out = k ? &set->tun_out : &set->mh_out;
+		if (!*in || (*in)->spi != spi_in)
+			continue;
+		spi_unlink(s, k ? &p->in_tun : &p->in_mh);
+		sad_delete(s->sad, spi_in, SA_DIR_IN);
+		if (*out)
+			sad_delete(s->sad, (*out)->spi, SA_DIR_OUT);
+		*in = *out = NULL;
+		return true;
+	}
+	return false;
+}
+
+bool mip6_sec_remove_pair(struct mip6_sec *s, const struct in6_addr *hoa, uint32_t spi_in)
+{
+	struct mip6_sec_set *set = mip6_sec_find(s, hoa);
+	struct set_priv *p;
+	bool found;
+
+	if (!set)
+		return false;
+	p = (struct set_priv *)set;
+	found = drop_current(s, p, spi_in);
+	for (struct old_in **pp = &p->old; !found && *pp; pp = &(*pp)->next) {
+		struct old_in *o = *pp;
+		if (o->l.spi != spi_in)
+			continue;
+		*pp = o->next;
+		spi_unlink(s, &o->l);
+		sad_delete(s->sad, spi_in, SA_DIR_IN);
+		free(o);
+		p->n_old--;
+		found = true;
+		break;
+	}
+	if (found && !set->mh_in && !set->tun_in && !p->old)
+		mip6_sec_remove(s, hoa);
+	return found;
 }
 
 bool mip6_sec_remove(struct mip6_sec *s, const struct in6_addr *hoa)
@@ -404,7 +587,7 @@ int mip6_sec_protect_mh(struct mip6_sec_set *set, uint8_t *buf, size_t cap, size
 	size_t elen;
 	enum esp_err e;
 
-	if (ipv6_walk(buf, *len, &c, &werr) != WIRE_OK || c.proto != PROTO_MH || c.fragment ||
+	if (!set->mh_out || ipv6_walk(buf, *len, &c, &werr) != WIRE_OK || c.proto != PROTO_MH || c.fragment ||
 	    c.off + c.len != *len) {
 		counter_inc(&c_tx_err);
 		return -1;
@@ -424,17 +607,22 @@ int mip6_sec_protect_mh(struct mip6_sec_set *set, uint8_t *buf, size_t cap, size
 
 size_t mip6_sec_tun_headroom(const struct mip6_sec_set *set)
 {
-	return IPV6_HDR_LEN + esp_header_len(set->tun_out);
+	return IPV6_HDR_LEN + (set->tun_out ? esp_header_len(set->tun_out) : 8);
 }
 
 int mip6_sec_protect_tun(struct mip6_sec_set *set, uint8_t *buf, size_t cap, size_t off,
 			 size_t len, const uint8_t src[16], const uint8_t dst[16],
 			 size_t *out_off, size_t *out_len)
 {
-	size_t hdr = esp_header_len(set->tun_out), start, elen;
+	size_t hdr, start, elen;
 	struct wire_error werr;
 	enum esp_err e;
 
+	if (!set->tun_out) {	/* IKE: the tunnel CHILD SA is not up (yet) */
+		counter_inc(&c_tx_err);
+		return -1;
+	}
+	hdr = esp_header_len(set->tun_out);
 	if (off < IPV6_HDR_LEN + hdr) {
 		counter_inc(&c_tx_err);
 		return -1;
@@ -492,7 +680,7 @@ int mip6_sec_unprotect(struct mip6_sec *s, uint8_t *buf, size_t len, const struc
 		counter_inc(&c_rx_esp_err);
 		return -1;
 	}
-	sa = l->kind == MIP6_SEC_MH ? l->set->mh_in : l->set->tun_in;
+	sa = l->sa;
 	e = esp_decap(sa, esp, c->len, &r);
 	if (e != ESP_OK) {
 		counter_inc(&c_rx_esp_err);
@@ -548,6 +736,8 @@ static json_t *sa_json(const struct sa *sa)
 {
 	char spi[16], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
+	if (!sa)
+		return json_null();
 	snprintf(spi, sizeof(spi), "0x%08x", sa->spi);
 	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:I}", "spi", spi,
 			 "mode", sa_mode_name(sa->mode),
@@ -568,10 +758,11 @@ json_t *mip6_sec_dump(const struct mip6_sec *s)
 			char h[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN], p[INET6_ADDRSTRLEN];
 			inet_ntop(AF_INET6, &set->hoa, h, sizeof(h));
 			json_array_append_new(arr, json_pack(
-				"{s:s, s:s?, s:s?, s:I, s:o, s:o, s:o, s:o}", "home_address", h,
+				"{s:s, s:s?, s:s?, s:I, s:I, s:o, s:o, s:o, s:o}", "home_address", h,
 				"local", set->local.family ? ip_addr_fmt(&set->local, l, sizeof(l)) : NULL,
 				"peer", set->peer.family ? ip_addr_fmt(&set->peer, p, sizeof(p)) : NULL,
 				"moves", (json_int_t)set->moves,
+				"old_inbound", (json_int_t)((const struct set_priv *)set)->n_old,
 				"mh_in", sa_json(set->mh_in), "mh_out", sa_json(set->mh_out),
 				"tun_in", sa_json(set->tun_in), "tun_out", sa_json(set->tun_out)));
 		}

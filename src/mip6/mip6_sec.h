@@ -17,9 +17,9 @@
  * (with an IPv4 care-of address the IPv6 header carries the HoA instead of
  * the CoA, as in RFC 5555 §4.2).
  *
- * Keys come from the configuration now (manual keying, RFC 4301 §4.5) and
- * later from the IKEv2 engine through the same mip6_sec_install(): a CHILD
- * SA pair negotiated for a home address is handed over as sa_params. A
+ * Keys come from the configuration (manual keying, RFC 4301 §4.5,
+ * mip6_sec_install) or from the IKEv2 engine (mip6/mip6_ike.c): each CHILD
+ * SA is one pair handed over by mip6_sec_install_pair(). A
  * care-of address change moves the outer endpoints of every SA of the set
  * (mip6_sec_move, RFC 4877 §4.3) without rekeying. */
 #ifndef MIPSEC_MIP6_MIP6_SEC_H
@@ -83,6 +83,18 @@ struct mip6_sec *mip6_sec_instance(enum mip6_sec_side side);
 int mip6_sec_install(struct mip6_sec *s, const struct in6_addr *hoa,
 		     const struct mip6_sec_sas *sas, char *err, size_t errlen);
 bool mip6_sec_remove(struct mip6_sec *s, const struct in6_addr *hoa);
+
+/* IKE-keyed CHILD SAs come one pair (inbound + outbound) at a time:
+ * `kind` MIP6_SEC_MH (transport) or MIP6_SEC_TUN. A pair of a kind the set
+ * already has is a rekey, make-before-break: the new outbound SA is used
+ * at once, the previous inbound SA keeps being accepted until
+ * mip6_sec_remove_pair() names its SPI (child_down). Creates the set. */
+int mip6_sec_install_pair(struct mip6_sec *s, const struct in6_addr *hoa,
+			  enum mip6_sec_kind kind, const struct sa_params *in,
+			  const struct sa_params *out, char *err, size_t errlen);
+/* Removes the pair whose inbound SPI is `spi_in` (current or kept after a
+ * rekey); the set goes when it has no SA left. False when absent. */
+bool mip6_sec_remove_pair(struct mip6_sec *s, const struct in6_addr *hoa, uint32_t spi_in);
 struct mip6_sec_set *mip6_sec_find(const struct mip6_sec *s, const struct in6_addr *hoa);
 size_t mip6_sec_count(const struct mip6_sec *s);
 

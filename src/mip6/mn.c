@@ -157,8 +157,24 @@ static void ep_rx(void *arg, struct mip6_rx *rx)
 	mn_tun_to_host(mn, rx->pkt, rx->len);
 }
 
-/* The manually keyed SA set of the `ipsec` block; the IKEv2 engine will
- * install its CHILD SAs through mip6_sec_install() the same way. */
+static void ike_mh_up(void *arg, const struct in6_addr *hoa)
+{
+	struct mn *mn = arg;
+
+	if (!memcmp(hoa, &mn->hoa, 16))
+		mn_reg_sa_ready(mn);
+}
+
+static void ike_mh_down(void *arg, const struct in6_addr *hoa)
+{
+	struct mn *mn = arg;
+
+	if (!memcmp(hoa, &mn->hoa, 16))
+		mn_reg_sa_lost(mn);
+}
+
+/* The SA set of the `ipsec` block: keyed by IKEv2 (ipsec.ike, the CHILD
+ * SAs arrive through mip6_ike) or manually. */
 static int sec_open(struct mn *mn)
 {
 	struct ip_addr local = { 0 }, peer = { 0 };
@@ -170,6 +186,17 @@ static int sec_open(struct mn *mn)
 	mn->sec = mip6_sec_new(MIP6_SEC_MN, "mip6_sa");
 	if (!mn->sec)
 		return -1;
+	if (mn->cfg->ike) {
+		struct mip6_ike_hooks h = { .mh_up = ike_mh_up, .mh_down = ike_mh_down, .arg = mn };
+		mn->ike = mip6_ike_new(mn->loop, MIP6_SEC_MN, mn->cfg->ike, mn->sec, mn->cfg->fwmark,
+				       mn->cfg->esp_sa_file, &h, err, sizeof(err));
+		if (!mn->ike) {
+			log_err(MOD, "cannot start IKEv2 err=\"%s\"", err);
+			return -1;
+		}
+		log_info(MOD, "IPsec (RFC 4877) on, keyed by IKEv2: BU/BA in transport SAs, tunnel in tunnel SAs");
+		return 0;
+	}
 	if (mn->cfg->has_ha)
 		peer = (struct ip_addr){ .family = AF_INET6, .v6 = mn->cfg->ha };
 	mip6_sec_keycfg_sas(&mn->cfg->ipsec, &local, &peer, &sas);
@@ -231,6 +258,7 @@ static void *mn_init(struct daemon *d, void *cfgp)
 	return mn;
 fail:
 	mn_move_close(mn);
+	mip6_ike_free(mn->ike, false);
 	mip6_sec_free(mn->sec);
 	if (mn->ep)
 		mip6_ep_close(mn->ep);
@@ -287,6 +315,10 @@ static int mn_reload(void *inst, void *cfgp)
 	}
 	if (mn->home)
 		mn->home->lifetime_req_s = n->lifetime_s;
+	/* The IKE engine keeps the configuration it started with. */
+	mip6_ike_config_free(n->ike);
+	n->ike = o->ike;
+	o->ike = NULL;
 	mn->cfg = n;
 	mn_config_free(o);
 	log_info(MOD, "reloaded");
@@ -343,6 +375,7 @@ static void mn_destroy(void *inst)
 	timer_deinit(&mn->retry_timer);
 	mn_move_close(mn);
 	mip6_ep_close(mn->ep);
+	mip6_ike_free(mn->ike, true);
 	mip6_sec_free(mn->sec);
 	bul_destroy(mn->bul);
 	mn_config_free(mn->cfg);

@@ -32,6 +32,8 @@ enum mn_iid_mode {
 	MN_IID_STABLE,		/* stable per (prefix, interface), RFC 7217 style */
 };
 
+struct mip6_ike_config;
+
 struct mn_config {
 	struct in6_addr hoa;
 	struct ip_prefix home_prefix;
@@ -66,6 +68,7 @@ struct mn_config {
 	bool has_ipsec;
 	struct mip6_sec_keycfg ipsec;
 	char esp_sa_file[PATH_MAX];	/* Wireshark esp_sa records; empty: none */
+	struct mip6_ike_config *ike;	/* ipsec.ike: keyed by IKEv2 instead */
 };
 
 void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

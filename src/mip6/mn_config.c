@@ -7,6 +7,7 @@
 
 #include "daemon/config.h"
 #include "mip6/mn.h"
+#include "mip6/mip6_ike.h"
 #include "wire/exthdr.h"
 
 static const char *const known[] = {
@@ -219,7 +220,7 @@ static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct m
 {
 	static const char *const ipsec_known[] = {
 		"xform", "mh_spi_in", "mh_spi_out", "mh_key_in", "mh_key_out", "tun_spi_in",
-		"tun_spi_out", "tun_key_in", "tun_key_out", "esp_sa_file", NULL,
+		"tun_spi_out", "tun_key_in", "tun_key_out", "esp_sa_file", "ike", NULL,
 	};
 	const config_setting_t *g = cfg_member(ctx, b, "ipsec", CONFIG_TYPE_GROUP, false);
 	const char *path = NULL;
@@ -227,7 +228,10 @@ static void parse_ipsec(struct cfg_ctx *ctx, const config_setting_t *b, struct m
 	if (!g)
 		return;
 	cfg_check_known(ctx, g, ipsec_known);
-	c->has_ipsec = mip6_sec_keycfg_parse(ctx, g, &c->ipsec);
+	if (config_setting_get_member(g, "ike"))
+		c->has_ipsec = mip6_ike_config_parse(ctx, g, MIP6_SEC_MN, &c->ike);
+	else
+		c->has_ipsec = mip6_sec_keycfg_parse(ctx, g, &c->ipsec);
 	/* Room for IPv6 + ESP outside (docs/mip6-transport.md "With IPsec"). */
 	if (c->has_ipsec && !config_setting_get_member(b, "tun_mtu"))
 		c->tun_mtu = 1320;
@@ -262,10 +266,17 @@ void *mn_config_parse(struct cfg_ctx *ctx, const config_setting_t *block)
 	parse_ro(ctx, block, c);
 	parse_ipsec(ctx, block, c);
 	if (ctx->n_errors != before) {
-		free(c);
+		mn_config_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-void mn_config_free(void *cfg) { free(cfg); }
+void mn_config_free(void *cfg)
+{
+	struct mn_config *c = cfg;
+
+	if (c)
+		mip6_ike_config_free(c->ike);
+	free(cfg);
+}

@@ -6,6 +6,7 @@
 
 #include "core/stats.h"
 #include "mip6/bul.h"
+#include "mip6/mip6_ike.h"
 #include "mip6/mip6_sec.h"
 #include "mip6/mn.h"
 #include "net/loop.h"
@@ -103,6 +104,7 @@ struct mn {
 
 	/* RFC 4877: SAs with the home agent (NULL: no `ipsec` block) */
 	struct mip6_sec *sec;
+	struct mip6_ike *ike;		/* IKEv2 keying of sec (NULL: manual keys) */
 	enum mip6_sec_kind rx_sec;	/* what protected the packet being handled */
 
 	/* handover timing */
@@ -149,6 +151,10 @@ void mn_reg_arm(struct mn *mn);
 /* Home network renumbered (§11.4.3): new HoA, host side moved, registered. */
 void mn_reg_renumber(struct mn *mn, const struct ip_prefix *prefix);
 bool mn_reg_bound(const struct mn *mn);
+/* IKE: the transport SA with the home agent is up: the BU it held leaves. */
+void mn_reg_sa_ready(struct mn *mn);
+/* IKE: the transport SA is gone (not rekeyed): register again. */
+void mn_reg_sa_lost(struct mn *mn);
 
 /* mn_dhaad.c */
 void mn_dhaad_init(struct mn *mn);

@@ -134,6 +134,12 @@ static void send_bu(struct mn *mn, struct bul_entry *e, bool dereg)
 	}
 	e->coa = coa;
 	e->lifetime_sent_s = lifetime;
+	/* RFC 4877 with IKE: the BU leaves once its transport SA exists
+	 * (mn_reg_sa_ready sends it then); the retransmission timer runs. */
+	if (mn->ike && !mip6_ike_mn_ready(mn->ike, &e->hoa, &coa, &dst, &e->peer)) {
+		log_info(MOD, "BU waits for the IKE transport SA seq=%u", e->seq);
+		return;
+	}
 	struct mip6_sec_set *set = mn->sec ? mip6_sec_find(mn->sec, &e->hoa) : NULL;
 	size_t len = (size_t)n;
 	if (set) {
@@ -261,6 +267,24 @@ void mn_reg_moved(struct mn *mn)
 	if (!e)
 		return;
 	feed(mn, e, &ev);
+}
+
+void mn_reg_sa_ready(struct mn *mn)
+{
+	struct bul_entry *e = mn->home;
+
+	if (!e || e->fsm.state == BUL_IDLE || e->fsm.state == BUL_BOUND)
+		return;
+	send_bu(mn, e, e->fsm.state == BUL_DEREGISTERING);
+}
+
+void mn_reg_sa_lost(struct mn *mn)
+{
+	struct ip_addr coa;
+
+	if (mn->at_home || !mn->ha_known || !mn->home || !mn_coa(mn, &coa))
+		return;
+	mn_reg_moved(mn);
 }
 
 void mn_reg_ha_ready(struct mn *mn)

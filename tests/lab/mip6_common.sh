@@ -6,7 +6,7 @@
 # home address 2001:db8:8::4, cn = correspondent 2001:db8:7::c.
 
 PY=/usr/bin/python3
-TOPO=$LAB_SRC/lab/topologies/fig1-mip6.toml
+TOPO=${MIP6_TOPO:-$LAB_SRC/lab/topologies/fig1-mip6.toml}
 STREAM=("$PY" "$LAB_SRC/tests/lab/mip6_stream.py")
 HOA=2001:db8:8::4
 HA=2001:db8:8::1

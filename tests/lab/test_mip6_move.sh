@@ -101,6 +101,8 @@ check "every move has a gap measurement" "$PY" -c "
 import json, sys
 r = [json.loads(l) for l in open('$report')]
 sys.exit(0 if r[-1]['summary']['udp_gap_ms']['n'] == $nmoves else 1)"
+# test_mip6_move_ike.sh adds its checks here.
+if [ -n "${MIP6_MOVE_AFTER:-}" ]; then "$MIP6_MOVE_AFTER"; fi
 for n in ha1 mn4 cn; do
 	check_not "$n's log has no sanitizer report" grep -q 'Sanitizer' "$LAB_STATE/$n.log"
 done

@@ -91,6 +91,8 @@ echo "ha1: +$((tun1 - tun0)) tunnelled, +$((rev1 - rev0)) reverse-tunnelled, mas
 check "ha1 tunnelled >= 390 packets to the NAT" test $((tun1 - tun0)) -ge 390
 check "ha1 reverse-tunnelled >= 390 packets from the NAT" test $((rev1 - rev0)) -ge 390
 
+# test_mip6_nat_ike.sh adds its checks here.
+if [ -n "${MIP6_NAT_AFTER:-}" ]; then "$MIP6_NAT_AFTER"; fi
 for n in ha1 mn4 cn; do
 	check_not "$n's log has no sanitizer report" grep -q 'Sanitizer' "$LAB_STATE/$n.log"
 done

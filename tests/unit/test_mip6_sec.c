@@ -19,6 +19,7 @@
 
 #include "core/stats.h"
 #include "ipsec/esp.h"
+#include "mip6/mip6_ike.h"
 #include "mip6/mip6_sec.h"
 #include "mip6/mn.h"
 #include "wire/exthdr.h"
@@ -390,6 +391,162 @@ static void test_config(void **state)
 	cfg_ctx_clear(&ctx);
 }
 
+/* IKE-keyed pairs: one CHILD SA at a time, make-before-break rekeys. */
+static void tun_packet(struct mip6_sec_set *set, const struct pair *p, uint8_t *buf, size_t cap,
+		       size_t *o, size_t *n, uint8_t tag)
+{
+	struct wire_error err;
+	struct in6_addr cn = a6("2001:db8:7::c");
+	struct ipv6_hdr h = { .payload_length = 8, .next_header = PROTO_NONE, .hop_limit = 64,
+			      .src = p->hoa.s6_addr, .dst = cn.s6_addr };
+	assert_int_equal(ipv6_build(buf + 64, 48, &h, &err), 40);
+	memset(buf + 104, tag, 8);
+	assert_int_equal(mip6_sec_protect_tun(set, buf, cap, 64, 48, p->coa.s6_addr,
+					      p->haa.s6_addr, o, n), 0);
+}
+
+static int rx(struct mip6_sec *s, uint8_t *buf, size_t len, struct mip6_sec_rx *r)
+{
+	struct ipv6_chain c;
+	walk(buf, len, &c);
+	return mip6_sec_unprotect(s, buf, len, &c, r);
+}
+
+static void test_pairs_rekey(void **state)
+{
+	struct pair p;
+	struct ip_addr coa = ip6("2001:db8:5b:1::4"), ha = ip6("2001:db8:8::1");
+	struct sa_params mi = par(0x1002, k2, ha, coa), mo = par(0x1001, k1, coa, ha);
+	struct sa_params hi = par(0x1001, k1, coa, ha), ho = par(0x1002, k2, ha, coa);
+	uint8_t a[256], b[256], c2[256], bu[512];
+	size_t ao, an, bo, bn, co, cn2, len;
+	struct mip6_sec_rx r;
+	char err[160];
+	(void)state;
+
+	p.hoa = a6("2001:db8:8::4");
+	p.haa = ha.v6;
+	p.coa = coa.v6;
+	p.mn = mip6_sec_new(MIP6_SEC_MN, NULL);
+	p.ha = mip6_sec_new(MIP6_SEC_HA, NULL);
+	/* The transport CHILD SA first (IKE_AUTH): BU possible, tunnel not. */
+	assert_int_equal(mip6_sec_install_pair(p.mn, &p.hoa, MIP6_SEC_MH, &mi, &mo, err, sizeof(err)), 0);
+	assert_int_equal(mip6_sec_install_pair(p.ha, &p.hoa, MIP6_SEC_MH, &hi, &ho, err, sizeof(err)), 0);
+	p.mset = mip6_sec_find(p.mn, &p.hoa);
+	p.hset = mip6_sec_find(p.ha, &p.hoa);
+	assert_non_null(p.mset);
+	assert_null(p.mset->tun_out);
+	len = build_bu(&p, bu, sizeof(bu));
+	assert_int_equal(mip6_sec_protect_mh(p.mset, bu, sizeof(bu), &len), 0);
+	assert_int_equal(rx(p.ha, bu, len, &r), 0);
+	assert_int_equal(r.kind, MIP6_SEC_MH);
+	size_t o, n;
+	assert_int_equal(mip6_sec_protect_tun(p.mset, a, sizeof(a), 64, 48, p.coa.s6_addr,
+					      p.haa.s6_addr, &o, &n), -1);
+	/* The tunnel CHILD SA. */
+	mi = par(0x2002, k4, ha, coa); mo = par(0x2001, k3, coa, ha);
+	hi = par(0x2001, k3, coa, ha); ho = par(0x2002, k4, ha, coa);
+	assert_int_equal(mip6_sec_install_pair(p.mn, &p.hoa, MIP6_SEC_TUN, &mi, &mo, err, sizeof(err)), 0);
+	assert_int_equal(mip6_sec_install_pair(p.ha, &p.hoa, MIP6_SEC_TUN, &hi, &ho, err, sizeof(err)), 0);
+	/* A packet in flight in the old tunnel SA while both ends rekey. */
+	tun_packet(p.mset, &p, a, sizeof(a), &ao, &an, 0xaa);
+	assert_int_equal(esp_spi(a + ao + 40, an - 40), 0x2001);
+	tun_packet(p.mset, &p, c2, sizeof(c2), &co, &cn2, 0xdd);
+	mi = par(0x3002, k2, ha, coa); mo = par(0x3001, k1, coa, ha);
+	hi = par(0x3001, k1, coa, ha); ho = par(0x3002, k2, ha, coa);
+	assert_int_equal(mip6_sec_install_pair(p.ha, &p.hoa, MIP6_SEC_TUN, &hi, &ho, err, sizeof(err)), 0);
+	assert_int_equal(mip6_sec_install_pair(p.mn, &p.hoa, MIP6_SEC_TUN, &mi, &mo, err, sizeof(err)), 0);
+	/* Outbound switches at once; the old inbound SA still accepts. */
+	tun_packet(p.mset, &p, b, sizeof(b), &bo, &bn, 0xbb);
+	assert_int_equal(esp_spi(b + bo + 40, bn - 40), 0x3001);
+	assert_int_equal(rx(p.ha, b + bo, bn, &r), 0);
+	assert_int_equal(r.kind, MIP6_SEC_TUN);
+	assert_int_equal(r.pkt[40], 0xbb);
+	assert_int_equal(rx(p.ha, a + ao, an, &r), 0);
+	assert_int_equal(r.pkt[40], 0xaa);
+	/* The same SPI twice is refused. */
+	assert_int_equal(mip6_sec_install_pair(p.ha, &p.hoa, MIP6_SEC_TUN, &hi, &ho, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "already installed"));
+	/* child_down of the old CHILD SA: its inbound SA goes. */
+	tun_packet(p.mset, &p, a, sizeof(a), &ao, &an, 0xcc);	/* new SA, seq 2 */
+	assert_true(mip6_sec_remove_pair(p.ha, &p.hoa, 0x2001));
+	assert_false(mip6_sec_remove_pair(p.ha, &p.hoa, 0x2001));
+	assert_int_equal(rx(p.ha, a + ao, an, &r), 0);
+	assert_int_equal(rx(p.ha, c2 + co, cn2, &r), -1);	/* the old SA is gone */
+	json_t *d = mip6_sec_dump(p.ha);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 0), "old_inbound")), 0);
+	json_decref(d);
+	/* Every pair gone: the set goes. */
+	assert_true(mip6_sec_remove_pair(p.ha, &p.hoa, 0x3001));
+	assert_int_equal(mip6_sec_count(p.ha), 1);
+	assert_true(mip6_sec_remove_pair(p.ha, &p.hoa, 0x1001));
+	assert_int_equal(mip6_sec_count(p.ha), 0);
+	assert_null(mip6_sec_find(p.ha, &p.hoa));
+	pair_free(&p);
+}
+
+static int ike_parse(const char *text, enum mip6_sec_side side, struct mip6_ike_config **out,
+		     struct cfg_ctx *ctx)
+{
+	config_t cf;
+	config_init(&cf);
+	assert_int_equal(config_read_string(&cf, text), CONFIG_TRUE);
+	cfg_ctx_init(ctx, "test.conf");
+	bool ok = mip6_ike_config_parse(ctx, config_lookup(&cf, "ipsec"), side, out);
+	config_destroy(&cf);
+	return ok ? 0 : -1;
+}
+
+#define PSK_PEER "peers = ( { name = \"p\"; auth = \"psk\"; psk = \"secret\"; remote_id = \"ipv6:2001:db8:8::4\"; " 
+
+static void test_ike_config(void **state)
+{
+	struct mip6_ike_config *c = NULL;
+	struct cfg_ctx ctx;
+	(void)state;
+
+	assert_int_equal(ike_parse("ipsec = { ike = { " PSK_PEER "remote = \"dhaad\"; } ); }; };",
+				   MIP6_SEC_MN, &c, &ctx), 0);
+	assert_non_null(c);
+	assert_true(c->ike.peers[0].remote_any);
+	assert_true(c->auto_children[0]);
+	mip6_ike_config_free(c);
+	cfg_ctx_clear(&ctx);
+	assert_int_equal(ike_parse("ipsec = { ike = { " PSK_PEER "} ); }; pad = ( "
+				   "{ id = \"ipv6:2001:db8:8::4\"; home_addresses = [ \"2001:db8:8::4\" ]; },"
+				   "{ id = \"fqdn:*.mn.example\"; home_addresses = [ \"2001:db8:8::/64\" ]; } ); };",
+				   MIP6_SEC_HA, &c, &ctx), 0);
+	assert_int_equal(c->n_pad, 2);
+	assert_true(c->pad[0].claim_self);
+	assert_false(c->pad[1].claim_self);
+	assert_int_equal(c->pad[1].match, PAD_MATCH_SUFFIX);
+	mip6_ike_config_free(c);
+	cfg_ctx_clear(&ctx);
+	/* no ike: nothing */
+	assert_int_equal(ike_parse("ipsec = { };", MIP6_SEC_HA, &c, &ctx), 0);
+	assert_null(c);
+	cfg_ctx_clear(&ctx);
+	/* errors */
+	assert_int_equal(ike_parse("ipsec = { ike = { " PSK_PEER "} ); }; };", MIP6_SEC_HA, &c, &ctx), -1);
+	assert_non_null(strstr(ctx.errors[0], "needs a 'pad'"));
+	cfg_ctx_clear(&ctx);
+	assert_int_equal(ike_parse("ipsec = { ike = { " PSK_PEER "} ); }; pad = ( { id = \"mn4\"; } ); };",
+				   MIP6_SEC_HA, &c, &ctx), -1);
+	assert_non_null(strstr(ctx.errors[0], "must start with ipv6:"));
+	cfg_ctx_clear(&ctx);
+	assert_int_equal(ike_parse("ipsec = { ike = { " PSK_PEER "} ); }; pad = ( { id = \"fqdn:x\"; } ); };",
+				   MIP6_SEC_HA, &c, &ctx), -1);
+	assert_non_null(strstr(ctx.errors[0], "may claim nothing"));
+	cfg_ctx_clear(&ctx);
+	assert_int_equal(ike_parse("ipsec = { pad = ( ); };", MIP6_SEC_HA, &c, &ctx), -1);
+	assert_non_null(strstr(ctx.errors[0], "needs an 'ike' block"));
+	cfg_ctx_clear(&ctx);
+	assert_int_equal(ike_parse("ipsec = { ike = { " PSK_PEER "}, { name = \"q\"; auth = \"psk\"; psk = \"x\"; remote_id = \"fqdn:q\"; } ); }; };",
+				   MIP6_SEC_MN, &c, &ctx), -1);
+	assert_non_null(strstr(ctx.errors[0], "one IKE peer"));
+	cfg_ctx_clear(&ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +557,8 @@ int main(void)
 		cmocka_unit_test(test_move_keeps_keys),
 		cmocka_unit_test(test_install_errors),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_pairs_rekey),
+		cmocka_unit_test(test_ike_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

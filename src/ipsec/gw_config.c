@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "ikev2/ike_config.h"
 #include "ipsec/esp.h"
 #include "ipsec/gw.h"
 #include "net/udp.h"
@@ -294,6 +295,20 @@ static void parse_ports(struct cfg_ctx *ctx, const config_setting_t *b, struct g
 	}
 }
 
+/* The IKE engine's block, parsed by the engine's own parser. */
+static void parse_ike(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_config *c)
+{
+	const config_setting_t *g = cfg_member(ctx, b, "ike", CONFIG_TYPE_GROUP, false);
+
+	if (!g)
+		return;
+	if (!(c->ike = calloc(1, sizeof(*c->ike)))) {
+		cfg_error(ctx, g, "out of memory");
+		return;
+	}
+	ike_config_parse(ctx, g, c->ike);
+}
+
 /* Default MTU: 1500 less the worst overhead of the configured transforms
  * (CBC when none is configured yet: IKE may pick it). */
 static void parse_mtu(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_config *c)
@@ -306,7 +321,7 @@ static void parse_mtu(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_
 		if (o > worst)
 			worst = o;
 	}
-	if (!c->n_manual)
+	if (!c->n_manual || c->ike)
 		worst = gw_overhead(ESP_XFORM_AES_CBC_HMAC_SHA256, outer);
 	c->tun_mtu = 1500 - worst;
 	cfg_u32(ctx, b, "tun_mtu", 576, 3900, &c->tun_mtu);
@@ -325,7 +340,7 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 {
 	static const char *const known[] = {
 		"tun", "tun_mtu", "tun_addresses", "listen", "ike_port", "natt_port", "workers",
-		"offload", "esp_sa_file", "manual", NULL,
+		"offload", "esp_sa_file", "manual", "ike", NULL,
 	};
 	size_t before = ctx->n_errors;
 	struct gw_config *c = calloc(1, sizeof(*c));
@@ -347,6 +362,7 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 			}
 			parse_manual(ctx, g, c);
 		}
+		parse_ike(ctx, b, c);
 	} else {
 		c->ike_port = GW_IKE_PORT;
 		c->natt_port = GW_NATT_PORT;
@@ -358,10 +374,19 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 	else
 		c->tun_mtu = 1500 - gw_overhead(ESP_XFORM_AES_CBC_HMAC_SHA256, 20);
 	if (ctx->n_errors != before) {
-		free(c);
+		gw_config_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-void gw_config_free(void *cfg) { free(cfg); }
+void gw_config_free(void *cfg)
+{
+	struct gw_config *c = cfg;
+
+	if (c && c->ike) {
+		ike_config_free(c->ike);
+		free(c->ike);
+	}
+	free(c);
+}

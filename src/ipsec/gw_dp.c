@@ -105,7 +105,10 @@ static int pol_cmp(const void *a, const void *b)
 {
 	const struct pol_entry *x = a, *y = b;
 
-	return (int)y->p.len - (int)x->p.len;
+	if (x->p.len != y->p.len)
+		return (int)y->p.len - (int)x->p.len;
+	/* Make-before-break: a rekeyed child wins over the one it replaces. */
+	return x->c->gen < y->c->gen ? 1 : x->c->gen > y->c->gen ? -1 : 0;
 }
 
 static void snap_index(struct gw_dp_snap *s)

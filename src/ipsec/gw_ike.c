@@ -130,6 +130,10 @@ static void ops_child_up(void *arg, const struct ike_child_info *c)
 	struct gw_ike_child *s = slot_of(g, 0);
 	int rc;
 
+	/* Time is the engine's (its jittered rekey timer); the poll acts on
+	 * bytes and packets, and on the hard time limit as a backstop. */
+	in.soft.seconds = 0;
+	out = in;
 	out.spi = c->spi_out;
 	out.dir = SA_DIR_OUT;
 	out.enc_key = c->enc_out;
@@ -154,6 +158,10 @@ static void ops_child_up(void *arg, const struct ike_child_info *c)
 		return;
 	}
 	*s = (struct gw_ike_child){ .id = c->id, .spi_in = c->spi_in };
+	/* The replaced child lives out its overlap without a rekey of its own. */
+	struct gw_ike_child *old = c->replaces ? slot_of(g, c->replaces) : NULL;
+	if (old)
+		old->rekey_asked = true;
 	log_info(MOD, "IKE child up id=%u ike=%u policy=%s peer=%s spi_in=0x%08x spi_out=0x%08x replaces=%u",
 		 c->id, c->ike_id, c->policy, c->peer, c->spi_in, c->spi_out, c->replaces);
 }

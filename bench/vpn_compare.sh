@@ -65,7 +65,7 @@ UDP_PROBE=${UDP_PROBE:-3}
 UDP_ARGS=${UDP_ARGS:--l 1200 -w 4M}
 VPNS=${VPNS-plain wireguard openvpn strongswan mipsec}
 IKE_N=${IKE_N:-500}
-IKE_RESPONDER=${IKE_RESPONDER:-strongswan}
+IKE_RESPONDER=${IKE_RESPONDER:-strongswan mipsec}
 W=$LAB_STATE
 OUT=${VPN_OUT:-$W}
 RES=$OUT/results.json
@@ -191,8 +191,16 @@ connections {
 		proposals = aes128gcm16-prfsha256-ecp256
 		encap = yes
 		${8:-}
-		local { auth = pubkey; certs = $me.crt; id = $me.mipsec.test }
-		remote { auth = pubkey; id = $peer.mipsec.test }
+		# (one setting a line: swanctl.conf takes no ';' separators)
+		local {
+			auth = pubkey
+			certs = $me.crt
+			id = $me.mipsec.test
+		}
+		remote {
+			auth = pubkey
+			id = $peer.mipsec.test
+		}
 		children {
 			net {
 				local_ts = $lts
@@ -535,7 +543,9 @@ PY
 	ss_stop b
 	if [ "$resp" = strongswan ]; then ss_stop a; else stop_pids "$rp"; fi
 }
-[ "$IKE_N" = 0 ] || ike_bench "$IKE_RESPONDER"
+if [ "$IKE_N" != 0 ]; then
+	for r in $IKE_RESPONDER; do ike_bench "$r"; done
+fi
 
 # ---- table ------------------------------------------------------------------
 say "summary ($(nproc) CPUs, DURATION=${DURATION}s, UDP -b $UDP_RATE)"

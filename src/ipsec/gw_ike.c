@@ -141,7 +141,9 @@ static void ops_child_up(void *arg, const struct ike_child_info *c)
 	out.src = c->path.local;
 	out.dst = c->path.remote;
 	struct gw_child_sel sel = {
-		.peer = c->path.remote, .peer_port = c->path.rport,
+		/* Without NAT the IKE path is on port 500: ESP in UDP still goes
+		 * to the NAT-T port (our data plane has no raw ESP). */
+		.peer = c->path.remote, .peer_port = c->encap ? c->path.rport : 0,
 		.local_ts = lts, .n_local_ts = ts_prefixes(&c->local_ts, lts),
 		.remote_ts = rts, .n_remote_ts = ts_prefixes(&c->remote_ts, rts),
 		.routes = true,

@@ -7,7 +7,7 @@ PACKAGES="
 build-essential clang libclang-rt-14-dev cmake pkg-config git
 libssl-dev libevent-dev libmnl-dev libconfig-dev libjansson-dev
 libmicrohttpd-dev libsqlite3-dev libcmocka-dev
-python3 python3-scapy tshark tcpdump
+python3 python3-scapy tshark wireshark-common tcpdump
 iproute2 nftables iputils-ping curl socat iperf3 util-linux procps
 strongswan-charon strongswan-swanctl charon-cmd libcharon-extra-plugins
 libstrongswan-extra-plugins libstrongswan-standard-plugins strongswan-pki

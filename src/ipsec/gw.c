@@ -367,7 +367,9 @@ static int sock_open(struct gw *gw, uint16_t port, bool big)
 		return fd;
 	}
 	if (big) {
-		/* Bursts of tunnelled TCP between two wake-ups of the worker. */
+		/* Bursts of tunnelled TCP between two wake-ups of the worker,
+		 * and of IKE_SA_INIT requests (each costs a DH and a
+		 * signature) in front of the event loop. */
 		int sz = 8 << 20;
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -456,7 +458,7 @@ static void *gw_init(struct daemon *d, void *cfgp)
 	if (!gw->ike_buf || !gw->sad || tun_setup(gw) < 0)
 		goto fail;
 	if ((gw->natt_fd = sock_open(gw, cfg->natt_port, true)) < 0 ||
-	    (gw->ike_fd = sock_open(gw, cfg->ike_port, false)) < 0)
+	    (gw->ike_fd = sock_open(gw, cfg->ike_port, true)) < 0)
 		goto fail;
 	gw->ike_w = io_watch_add(d->loop, gw->ike_fd, on_ike, gw);
 	struct gw_dp_config dc = {
@@ -472,7 +474,8 @@ static void *gw_init(struct daemon *d, void *cfgp)
 			goto fail;
 	if (cfg->ike) {
 		char err[256];
-		if (!(gw->ike = gw_ike_new(gw, d->loop, cfg->ike, err, sizeof(err)))) {
+		if (!(gw->ike = gw_ike_new(gw, d->loop, cfg->ike, cfg->pad, cfg->n_pad, err,
+					   sizeof(err)))) {
 			log_err(MOD, "cannot start IKE err=\"%s\"", err);
 			goto fail;
 		}

@@ -24,6 +24,7 @@
 #include "ipsec/sa.h"
 
 struct ike_config;
+struct pad_entry;
 
 #define GW_DEFAULT_TUN "ipsec0"
 #define GW_IKE_PORT 500
@@ -63,6 +64,10 @@ struct gw_config {
 	/* The `ike` block (ikev2/ike_config.h), NULL without one: the
 	 * engine's CHILD SAs join the data plane next to the manual ones. */
 	struct ike_config *ike;
+	/* `pad`: the identities the IKE responder accepts and the selector
+	 * space each may claim (ipsec/pad.h); none: the peers' remote_ts. */
+	struct pad_entry *pad;
+	size_t n_pad;
 };
 
 void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

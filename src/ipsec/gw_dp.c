@@ -57,6 +57,13 @@ C(c_tun_tx_err, "tun_tx_errors", "Decrypted packets the TUN device refused");
 C(c_tun_tx_super, "tun_tx_super_packets", "TCP or UDP super-packets written into the TUN device (coalesced segments)");
 #undef C
 
+/* The IKE counters are touched by the RX thread and by the event loop
+ * (the hand-over queue): atomic adds. The others belong to one thread. */
+static inline void shared_inc(struct counter *c)
+{
+	__atomic_fetch_add(&c->value, 1, __ATOMIC_RELAXED);
+}
+
 static struct counter *const all_counters[] = {
 	&c_tun_rx, &c_tun_rx_super, &c_tun_rx_bad, &c_no_policy, &c_encap_err, &c_udp_tx,
 	&c_udp_tx_gso, &c_udp_tx_err, &c_udp_rx, &c_udp_rx_trunc, &c_keepalive, &c_ike_rx,
@@ -711,9 +718,9 @@ static bool tx_batch(struct gw_dp *dp)
 static void ike_deliver(struct gw_dp *dp, const struct gw_path *path, const uint8_t *msg,
 			size_t len)
 {
-	counter_inc(&c_ike_rx);
+	shared_inc(&c_ike_rx);
 	if (!dp->cfg.ike) {
-		counter_inc(&c_ike_drop);
+		shared_inc(&c_ike_drop);
 		return;
 	}
 	if (dp->cfg.workers < 2) {
@@ -722,7 +729,7 @@ static void ike_deliver(struct gw_dp *dp, const struct gw_path *path, const uint
 	}
 	unsigned h = atomic_load(&dp->ike_head), t = atomic_load(&dp->ike_tail);
 	if (h - t >= IKE_RING || len > SLOT) {
-		counter_inc(&c_ike_drop);
+		shared_inc(&c_ike_drop);
 		return;
 	}
 	struct ike_slot *sl = &dp->ike[h % IKE_RING];
@@ -748,7 +755,7 @@ static void on_ike_queue(int fd, void *arg)
 		if (dp->cfg.ike)
 			dp->cfg.ike(dp->cfg.ike_arg, &sl->path, sl->msg, sl->len);
 		else
-			counter_inc(&c_ike_drop);
+			shared_inc(&c_ike_drop);
 		atomic_store(&dp->ike_tail, t + 1);
 	}
 }

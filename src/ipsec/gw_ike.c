@@ -14,6 +14,8 @@
 #include "ikev2/ike_config.h"
 #include "ipsec/gw.h"
 #include "ipsec/gw_dp.h"
+#include "ipsec/pad.h"
+#include "ipsec/spd.h"
 #include "net/loop.h"
 
 #define MOD "ipsec"
@@ -23,6 +25,7 @@
 C(c_ike_child_err, "ike_child_install_errors", "CHILD SAs from IKE the data plane refused");
 C(c_ike_soft, "ike_soft_expiries", "CHILD SAs past a soft byte/packet lifetime (rekey asked)");
 C(c_ike_hard, "ike_hard_expiries", "CHILD SAs past a hard byte/packet lifetime (deleted)");
+C(c_ike_pad_deny, "ike_pad_refused", "CHILD SAs refused by the PAD (identity or selectors)");
 C(c_ike_ts_wide, "ike_ts_widened", "Traffic selector ranges widened to a covering prefix");
 #undef C
 
@@ -37,6 +40,7 @@ struct gw_ike {
 	struct loop *loop;
 	struct ike_engine *e;
 	struct timer poll;
+	struct pad *pad;		/* NULL: no PAD configured */
 	struct gw_ike_child ch[GW_IKE_MAX_CHILDREN];
 };
 
@@ -201,6 +205,75 @@ static void ops_ike_down(void *arg, uint32_t id, const char *peer)
 	log_info(MOD, "IKE SA down id=%u peer=%s", id, peer);
 }
 
+/* ---- PAD ------------------------------------------------------------------- */
+
+static void ts_to_spd(const struct ike_ts *t, struct spd_ts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->family = t->start.family;
+	o->proto = t->proto;
+	o->port_start = t->sport;
+	o->port_end = t->eport;
+	memcpy(o->start, t->start.bytes, ip_addr_len(&t->start));
+	memcpy(o->end, t->end.bytes, ip_addr_len(&t->end));
+}
+
+static void ts_from_spd(const struct spd_ts *o, struct ike_ts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->start.family = t->end.family = o->family;
+	memcpy(t->start.bytes, o->start, o->family == AF_INET ? 4 : 16);
+	memcpy(t->end.bytes, o->end, o->family == AF_INET ? 4 : 16);
+	t->proto = o->proto;
+	t->sport = o->port_start;
+	t->eport = o->port_end;
+}
+
+/* The engine's authorize hook: the identity needs a PAD entry, and what
+ * it may claim is the configured remote_ts narrowed to the entry's space
+ * (and to what it asked for). */
+static int ops_authorize(void *arg, const char *peer, const struct ike_id *pid,
+			 const struct ike_ts_set *req, struct ike_ts_set *allowed)
+{
+	struct gw_ike *g = arg;
+	struct spd_ts r[IKE_TS_MAX], ok[IKE_TS_MAX], cfg[IKE_TS_MAX], out[IKE_TS_MAX];
+	size_t nok = 0, n;
+	char why[160], idb[300];
+
+	if (!g->pad)
+		return 0;
+	const struct pad_entry *e = pad_lookup(g->pad, pid->type, pid->data, pid->len);
+	if (!e) {
+		counter_inc(&c_ike_pad_deny);
+		log_notice(MOD, "PAD: no entry for identity %s (peer %s): CHILD SA refused",
+			   ike_id_fmt(pid, idb, sizeof(idb)), peer);
+		return -1;
+	}
+	for (size_t i = 0; i < req->n; i++)
+		ts_to_spd(&req->ts[i], &r[i]);
+	enum pad_verdict v = pad_authorize(e, pid->type, pid->data, pid->len, r, req->n, ok,
+					   IKE_TS_MAX, &nok, why, sizeof(why));
+	if (v != PAD_ALLOW && v != PAD_NARROWED) {
+		counter_inc(&c_ike_pad_deny);
+		log_notice(MOD, "PAD: identity %s (peer %s) refused: %s: %s",
+			   ike_id_fmt(pid, idb, sizeof(idb)), peer, pad_verdict_str(v), why);
+		return -1;
+	}
+	for (size_t i = 0; i < allowed->n; i++)
+		ts_to_spd(&allowed->ts[i], &cfg[i]);
+	n = spd_ts_narrow(ok, nok, cfg, allowed->n, out, IKE_TS_MAX);
+	if (!n) {
+		counter_inc(&c_ike_pad_deny);
+		log_notice(MOD, "PAD: identity %s (peer %s): its space and remote_ts do not meet",
+			   ike_id_fmt(pid, idb, sizeof(idb)), peer);
+		return -1;
+	}
+	allowed->n = n;
+	for (size_t i = 0; i < n; i++)
+		ts_from_spd(&out[i], &allowed->ts[i]);
+	return 0;
+}
+
 /* ---- gw -> engine -------------------------------------------------------- */
 
 static void on_ike(void *arg, const struct gw_path *p, const uint8_t *msg, size_t len)
@@ -249,11 +322,12 @@ static void on_poll(void *arg)
 }
 
 struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_config *cfg,
-			  char *err, size_t errlen)
+			  const struct pad_entry *pad, size_t n_pad, char *err, size_t errlen)
 {
 	static const struct ike_ops ops = {
 		.send = ops_send, .child_up = ops_child_up, .child_down = ops_child_down,
 		.child_moved = ops_child_moved, .ike_up = ops_ike_up, .ike_down = ops_ike_down,
+		.authorize = ops_authorize,
 	};
 	struct gw_ike *g = calloc(1, sizeof(*g));
 
@@ -265,9 +339,28 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 	counter_register(&c_ike_soft);
 	counter_register(&c_ike_hard);
 	counter_register(&c_ike_ts_wide);
+	counter_register(&c_ike_pad_deny);
 	g->gw = gw;
+	if (n_pad) {
+		uint32_t id;
+		if (!(g->pad = pad_new())) {
+			snprintf(err, errlen, "out of memory");
+			free(g);
+			return NULL;
+		}
+		pad_stats_register();
+		for (size_t i = 0; i < n_pad; i++)
+			if (pad_add(g->pad, &pad[i], &id) != PAD_OK) {
+				snprintf(err, errlen, "cannot add PAD entry %zu", i);
+				pad_free(g->pad);
+				free(g);
+				return NULL;
+			}
+		pad_table_register(g->pad, "pad");
+	}
 	g->loop = loop;
 	if (!(g->e = ike_engine_new(loop, cfg, &ops, g, "ipsec", err, errlen))) {
+		pad_free(g->pad);
 		free(g);
 		return NULL;
 	}
@@ -299,6 +392,7 @@ void gw_ike_free(struct gw_ike *g)
 	for (size_t i = 0; i < GW_IKE_MAX_CHILDREN; i++)
 		if (g->ch[i].id)
 			gw_remove_child(g->gw, g->ch[i].spi_in);
+	pad_free(g->pad);
 	free(g);
 }
 

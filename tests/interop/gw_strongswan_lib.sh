@@ -45,7 +45,7 @@ walk(json.load(sys.stdin))
 print(int(t))"
 }
 
-# gw_topology FILE IKE_BLOCK: vpn-pair with mipsecd in a.
+# gw_topology FILE IKE_BLOCK [IPSEC_LINES]: vpn-pair with mipsecd in a.
 gw_topology() {
 	cat > "$1" <<TOPO
 name = "gw-ike"
@@ -71,6 +71,7 @@ ipsec = {
   ike = {
 $2
   };
+${3:-}
 };
 '''
 [node.b]
@@ -109,7 +110,7 @@ connections {
 		}
 		children {
 			net {
-				local_ts = 10.10.0.2/32,fd10::2/128
+				local_ts = ${GW_B_TS:-10.10.0.2/32,fd10::2/128}
 				remote_ts = 10.10.0.1/32,fd10::1/128
 				esp_proposals = ${GW_ESP_PROP:-aes128gcm16}
 				mode = tunnel

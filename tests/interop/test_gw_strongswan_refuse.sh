@@ -6,7 +6,10 @@
 # identity. For each: charon's log shows the AUTHENTICATION_FAILED notify
 # from us, mipsecd's counter for that reason rises by one and its log
 # names the reason; no CHILD SA is installed. Then the good certificate
-# still gets through (the refusals left nothing behind).
+# still gets through (the refusals left nothing behind). The PAD: gw-b may
+# claim 10.10.0.2 and fd10::2 only (the peer's remote_ts is wider), so a
+# CHILD SA for 10.10.0.3 is refused with TS_UNACCEPTABLE, counted and
+# logged, while the IKE SA stays.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../lab/lib.sh"
@@ -21,8 +24,8 @@ gw_topology "$LAB_STATE/topo.toml" "
       name = \"gw-b\"; remote = \"any\"; remote_id = \"fqdn:gw-b.mipsec.test\"; auth = \"pubkey\";
       ike_proposals = [\"aes128gcm16-prfsha256-ecp256\"]; esp_proposals = [\"aes128gcm16\"];
       mode = \"tunnel\"; local_ts = [\"10.10.0.1/32\", \"fd10::1/128\"];
-      remote_ts = [\"10.10.0.2/32\", \"fd10::2/128\"]; dpd = 0;
-    } );"
+      remote_ts = [\"10.10.0.0/24\", \"fd10::/64\"]; dpd = 0;
+    } );" "  pad = ( { id = \"fqdn:gw-b.mipsec.test\"; ts = [\"10.10.0.2/32\", \"fd10::2/128\"]; } );"
 
 say "up"
 need "lab up" lab up "$LAB_STATE/topo.toml"
@@ -57,6 +60,22 @@ bad notyet rx_cert_expired "expired|not yet valid"
 bad revoked rx_cert_revoked "revoked"
 bad otherca rx_cert_untrusted "untrusted|issuer|chain"
 bad wrongid rx_no_peer "no peer|no configured peer|identity" gw-x
+
+say "PAD: gw-b asks for 10.10.0.3"
+ss_gw_conf "$LAB_STATE/ss-b" gw-b
+GW_B_TS=10.10.0.3/32 ss_gw_conf "$LAB_STATE/ss-b" gw-b
+ss_load b > /dev/null 2>&1
+c0=$(metric a mipsec_ipsec_ike_pad_refused_total)
+n0=$(wc -l < "$LAB_STATE/ss-b/charon.log")
+check_not "b's CHILD SA for 10.10.0.3 fails" ss_initiate b net gw
+check "charon received TS_UNACCEPTABLE" sh -c \
+	"tail -n +$((n0 + 1)) '$LAB_STATE/ss-b/charon.log' | grep -q 'TS_UNACCEPTABLE'"
+check "PAD refusal counted" test "$(metric a mipsec_ipsec_ike_pad_refused_total)" = $((c0 + 1))
+check "PAD refusal logged" grep -q "PAD: identity fqdn:gw-b.mipsec.test .*refused" "$LAB_STATE/a.log"
+check "no CHILD SA on a" rows_is a child_sa 0
+check "the PAD table lists gw-b" sh -c "'$MIPSECCTL' -s '$LAB_STATE/a.sock' show pad | grep -q gw-b"
+ss_terminate b gw > /dev/null 2>&1 || true
+wait_for 5 "a: no IKE SA" rows_is a ike_sa 0
 
 say "the good certificate still works"
 ss_gw_conf "$LAB_STATE/ss-b" gw-b

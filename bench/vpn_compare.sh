@@ -573,6 +573,10 @@ print("%d IKE SAs in %.2f s: %.0f handshakes/s; responder CPU %.2f s (%.0f hands
 PY
 	check_not "no retransmissions by the initiator" grep -q "retransmit" "$W/ike-b/charon.log"
 	ss_stop b
+	if [ "$resp" = mipsec ]; then	# its counters, for the record
+		"$(dirname "$MIPSECD")/mipsecctl" -s "$W/ike-mipsec.sock" stats 2>/dev/null |
+			grep -E "mipsec_(ike|ipsec)_" | grep -v " 0$" > "$W/ike-mipsec-stats.log" || true
+	fi
 	if [ "$resp" = strongswan ]; then ss_stop a; else stop_pids "$rp"; fi
 }
 if [ "$IKE_N" != 0 ]; then

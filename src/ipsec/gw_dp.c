@@ -29,7 +29,8 @@
 #define HEADROOM 64		/* before a packet: ESP header, rebuilt IP header */
 #define SUPER_MAX (65536 + 256)	/* a TUN super-packet with its vnet header */
 #define GSO_MAX_BYTES 65000	/* UDP GSO: one send stays under 64 KiB */
-#define IKE_RING 32
+#define IKE_RING 512	/* IKE datagrams queued RX thread -> loop: a burst of
+			 * IKE_AUTH on the NAT-T port (2 MiB at most) */
 #define VNET_LEN sizeof(struct virtio_net_hdr)
 #define SPI_SLOTS 256
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4

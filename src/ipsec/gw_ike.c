@@ -20,6 +20,9 @@
 
 #define MOD "ipsec"
 #define GW_IKE_MAX_CHILDREN GW_DP_MAX_CHILDREN
+/* How often the SAs' byte/packet lifetimes are read. The engine's hard
+ * limit is the soft one + 10 %: at high rates that margin goes by fast. */
+#define GW_IKE_POLL_MS 100
 
 #define C(var, name, help) static COUNTER_DEFINE(var, "mipsec_ipsec_" name "_total", help)
 C(c_ike_child_err, "ike_child_install_errors", "CHILD SAs from IKE the data plane refused");
@@ -318,7 +321,7 @@ static void on_poll(void *arg)
 			ike_engine_rekey_child(g->e, s->id);
 		}
 	}
-	timer_arm_ms(&g->poll, 1000);
+	timer_arm_ms(&g->poll, GW_IKE_POLL_MS);
 }
 
 struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_config *cfg,
@@ -373,7 +376,7 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 void gw_ike_start(struct gw_ike *g)
 {
 	ike_engine_start(g->e);
-	timer_arm_ms(&g->poll, 1000);
+	timer_arm_ms(&g->poll, GW_IKE_POLL_MS);
 }
 
 void gw_ike_stop(struct gw_ike *g)

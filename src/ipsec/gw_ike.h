@@ -7,7 +7,7 @@
  * down IKE_CHILD_OVERLAP_MS later) moves outbound traffic at once while
  * the old inbound SA keeps working until it is deleted.
  *
- * A one-second poll reads the SAs' byte/packet lifetimes (sa_poll): soft
+ * A poll every 100 ms reads the SAs' byte/packet lifetimes (sa_poll): soft
  * asks the engine for a CHILD rekey, hard deletes the child. */
 #ifndef MIPSEC_IPSEC_GW_IKE_H
 #define MIPSEC_IPSEC_GW_IKE_H

@@ -44,6 +44,9 @@ struct gw_ike {
 	struct ike_engine *e;
 	struct timer poll;
 	struct pad *pad;		/* NULL: no PAD configured */
+	/* The negotiated selectors as PROTECT policies (`show spd`): what the
+	 * data plane's own prefix table enforces, with ports and protocols. */
+	struct spd *spd;
 	struct gw_ike_child ch[GW_IKE_MAX_CHILDREN];
 };
 
@@ -122,6 +125,29 @@ static struct gw_ike_child *slot_of(struct gw_ike *g, uint32_t id)
 	return NULL;
 }
 
+static void ts_to_spd(const struct ike_ts *t, struct spd_ts *o);
+
+/* The child's selectors into the SPD (named by its inbound SPI, as the
+ * data plane names it). */
+static void spd_child_add(struct gw_ike *g, const struct ike_child_info *c)
+{
+	struct spd_ts l[IKE_TS_MAX], r[IKE_TS_MAX];
+	struct spd_policy tmpl = { .action = SPD_PROTECT, .priority = 100,
+				   .protect = { .child_id = c->spi_in, .mode = c->mode,
+						.ipsec_proto = 50 } };
+	enum spd_err err = SPD_OK;
+
+	if (!g->spd)
+		return;
+	for (size_t i = 0; i < c->local_ts.n; i++)
+		ts_to_spd(&c->local_ts.ts[i], &l[i]);
+	for (size_t i = 0; i < c->remote_ts.n; i++)
+		ts_to_spd(&c->remote_ts.ts[i], &r[i]);
+	if (!spd_add_from_ts(g->spd, l, c->local_ts.n, r, c->remote_ts.n, &tmpl, &err) &&
+	    err != SPD_OK)
+		log_warn(MOD, "child %u: no SPD entry err=\"%s\"", c->id, spd_strerror(err));
+}
+
 static void ops_child_up(void *arg, const struct ike_child_info *c)
 {
 	struct gw_ike *g = arg;
@@ -167,6 +193,7 @@ static void ops_child_up(void *arg, const struct ike_child_info *c)
 		return;
 	}
 	*s = (struct gw_ike_child){ .id = c->id, .spi_in = c->spi_in };
+	spd_child_add(g, c);
 	/* The replaced child lives out its overlap without a rekey of its own. */
 	struct gw_ike_child *old = c->replaces ? slot_of(g, c->replaces) : NULL;
 	if (old)
@@ -183,6 +210,8 @@ static void ops_child_down(void *arg, uint32_t id)
 	if (!s || !id)
 		return;
 	gw_remove_child(g->gw, s->spi_in);
+	if (g->spd)
+		spd_del_child(g->spd, s->spi_in);
 	log_info(MOD, "IKE child down id=%u spi_in=0x%08x", id, s->spi_in);
 	memset(s, 0, sizeof(*s));
 }
@@ -212,6 +241,7 @@ static void ops_ike_down(void *arg, uint32_t id, const char *peer)
 
 static void ts_to_spd(const struct ike_ts *t, struct spd_ts *o)
 {
+	/* (also the SPD mirror's conversion) */
 	memset(o, 0, sizeof(*o));
 	o->family = t->start.family;
 	o->proto = t->proto;
@@ -362,7 +392,12 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 		pad_table_register(g->pad, "pad");
 	}
 	g->loop = loop;
+	if ((g->spd = spd_new())) {
+		spd_stats_register();
+		spd_table_register(g->spd, "spd");
+	}
 	if (!(g->e = ike_engine_new(loop, cfg, &ops, g, "ipsec", err, errlen))) {
+		spd_free(g->spd);
 		pad_free(g->pad);
 		free(g);
 		return NULL;
@@ -395,6 +430,7 @@ void gw_ike_free(struct gw_ike *g)
 	for (size_t i = 0; i < GW_IKE_MAX_CHILDREN; i++)
 		if (g->ch[i].id)
 			gw_remove_child(g->gw, g->ch[i].spi_in);
+	spd_free(g->spd);
 	pad_free(g->pad);
 	free(g);
 }

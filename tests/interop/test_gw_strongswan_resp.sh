@@ -3,7 +3,8 @@
 # role with its IKE engine (a, responder), ECDSA P-256 certificates from
 # tests/lab/pki.sh:
 #   - IKE SA and CHILD SA up on both ends (mipsecctl show ike_sa/child_sa,
-#     the child's SPIs equal charon's crossed), the esp_sa file written;
+#     the child's SPIs equal charon's crossed), the esp_sa file written,
+#     show spd lists the negotiated selectors as PROTECT policies;
 #   - ping both ways over IPv4 and IPv6, 1 MB TCP both ways compared;
 #   - CHILD rekey and IKE rekey by charon while a 50/s ping runs: no echo
 #     request lost, new SPIs, the old child removed after the overlap;
@@ -50,6 +51,7 @@ has_spi() { ctl a show esp_sa | grep -qi "$1"; }
 check "a holds charon's outbound SPI as inbound ($bout)" has_spi "${bout#0x}"
 check "a holds charon's inbound SPI as outbound ($bin)" has_spi "${bin#0x}"
 check "esp_sa file written" test -s "$LAB_STATE/a.esp_sa"
+check "a's SPD: two PROTECT policies (v4, v6)" rows_is a spd 2
 check "ikev2_decryption_table written" test -s "$LAB_STATE/a.ikev2_decryption_table"
 check "charon authenticated gw-a (ECDSA)" grep -q "remote-id=gw-a.mipsec.test" <(ss_sas b)
 
@@ -96,6 +98,7 @@ need "b terminates gw" ss_terminate b gw
 wait_for 5 "a: no IKE SA (DELETE received)" rows_is a ike_sa 0
 wait_for 5 "a: no CHILD SA" rows_is a child_sa 0
 wait_for 5 "a: no ESP SA" rows_is a esp_sa 0
+check "a's SPD empty" rows_is a spd 0
 check_not "no ping through the torn-down tunnel" ping_ok b 10.10.0.1
 
 say "RSA certificate from charon"

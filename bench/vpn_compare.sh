@@ -9,7 +9,8 @@
 #               tun-mtu 1400, DCO off (userspace data plane)
 #   strongswan  charon + kernel-libipsec (userspace ESP in UDP 4500),
 #               IKE aes128gcm16-prfsha256-ecp256, ESP aes128gcm16, ECDSA certs
-#   mipsec      mipsecd role `ipsec`, manual SAs, aes128gcm16, TUN MTU 1400
+#   mipsec      mipsecd role `ipsec` keyed by IKE (ECDSA certs from pki.sh;
+#               MIPSEC_KEYING=manual: static SAs), aes128gcm16, TUN MTU 1400
 #               (skipped with a message if mipsecd has no ipsec role)
 #   plain       no tunnel: the inner addresses on the link itself, for scale
 #
@@ -65,7 +66,7 @@ UDP_PROBE=${UDP_PROBE:-3}
 UDP_ARGS=${UDP_ARGS:--l 1200 -w 4M}
 VPNS=${VPNS-plain wireguard openvpn strongswan mipsec}
 IKE_N=${IKE_N:-500}
-IKE_RESPONDER=${IKE_RESPONDER:-strongswan}
+IKE_RESPONDER=${IKE_RESPONDER:-strongswan mipsec}
 W=$LAB_STATE
 OUT=${VPN_OUT:-$W}
 RES=$OUT/results.json
@@ -191,8 +192,16 @@ connections {
 		proposals = aes128gcm16-prfsha256-ecp256
 		encap = yes
 		${8:-}
-		local { auth = pubkey; certs = $me.crt; id = $me.mipsec.test }
-		remote { auth = pubkey; id = $peer.mipsec.test }
+		# (one setting a line: swanctl.conf takes no ';' separators)
+		local {
+			auth = pubkey
+			certs = $me.crt
+			id = $me.mipsec.test
+		}
+		remote {
+			auth = pubkey
+			id = $peer.mipsec.test
+		}
 		children {
 			net {
 				local_ts = $lts
@@ -223,6 +232,26 @@ ss_down() {
 }
 
 # ---- mipsec -----------------------------------------------------------------
+# MIPSEC_KEYING=ike (default): both ends keyed by their IKE engines (the
+# ipsec role's `ike` block, pki.sh certificates, b initiates, aes128gcm16,
+# no rekey during the run); manual: static SAs from random keys.
+MIPSEC_KEYING=${MIPSEC_KEYING:-ike}
+mipsec_ike_block() {	# mipsec_ike_block ME PEER ADDR PEERADDR LHOST RHOST INITIATE
+	cat <<EOF
+  ike = {
+    certificate = "$pki/gw-$1.crt"; private_key = "$pki/gw-$1.key";
+    ca = ["$pki/ca.crt"]; crl = ["$pki/ca.crl.pem"];
+    local_id = "fqdn:gw-$1.mipsec.test";
+    peers = ( {
+      name = "gw-$2"; remote = "$4"; local = "$3";
+      remote_id = "fqdn:gw-$2.mipsec.test"; auth = "pubkey";
+      ike_proposals = ["aes128gcm16-prfsha256-ecp256"]; esp_proposals = ["aes128gcm16"];
+      mode = "tunnel"; local_ts = ["10.10.0.$5/32"]; remote_ts = ["10.10.0.$6/32"];
+      initiate = $7; rekey_time = 0; child_rekey_time = 0; dpd = 0;
+    } );
+  };
+EOF
+}
 mipsec_conf() {	# mipsec_conf NODE ME PEER SPI_IN SPI_OUT KEY_IN KEY_OUT
 	cat <<EOF
 node = { name = "$1"; };
@@ -234,14 +263,22 @@ ipsec = {
   tun_addresses = ["10.10.0.$2/32"];
   listen = "0.0.0.0";
   workers = 2;
+EOF
+	if [ "$MIPSEC_KEYING" = ike ]; then
+		local init=false peer=b
+		[ "$1" = b ] && init=true peer=a
+		mipsec_ike_block "$1" "$peer" "10.0.0.$2" "10.0.0.$3" "$2" "$3" "$init"
+	else
+		cat <<EOF
   manual = ( {
     remote = "10.0.0.$3"; mode = "tunnel"; xform = "aes128gcm16"; esn = false;
     spi_in = $4; spi_out = $5;
     key_in = "$6"; key_out = "$7";
     local_ts = ["10.10.0.$2/32"]; remote_ts = ["10.10.0.$3/32"];
   } );
-};
 EOF
+	fi
+	echo "};"
 }
 mipsec_up() {
 	local ka kb n pids=""
@@ -254,13 +291,16 @@ mipsec_up() {
 		echo "mipsecd has no usable ipsec role yet: $(head -n 3 "$W/mipsec-check.log" | tr '\n' ' ')"
 		return 2
 	fi
+	# a (the IKE responder) first, so that b's first IKE_SA_INIT is answered.
 	for n in a b; do
 		nsenter --net="$(ns_of $n)" "$MIPSECD" -c "$W/mipsec-$n.conf" > "$W/mipsec-$n.log" 2>&1 &
 		pids="$pids $!"
+		_ss_poll 10 nsx $n ip link show ipsec0 ||
+			{ echo "mipsecd made no ipsec0 in $n"; tail -n 5 "$W/mipsec-$n.log"; return 1; }
 	done
 	echo "$pids" > "$W/vpn.pids"
-	_ss_poll 10 nsx a ip link show ipsec0 && _ss_poll 10 nsx b ip link show ipsec0 ||
-		{ echo "mipsecd made no ipsec0"; tail -n 5 "$W"/mipsec-?.log; return 1; }
+	_ss_poll 15 nsx a ping -n -q -c 1 -W 1 10.10.0.2 ||
+		{ echo "no tunnel between the mipsecds"; tail -n 5 "$W"/mipsec-?.log; return 1; }
 }
 
 # ---- measuring --------------------------------------------------------------
@@ -533,9 +573,15 @@ print("%d IKE SAs in %.2f s: %.0f handshakes/s; responder CPU %.2f s (%.0f hands
 PY
 	check_not "no retransmissions by the initiator" grep -q "retransmit" "$W/ike-b/charon.log"
 	ss_stop b
+	if [ "$resp" = mipsec ]; then	# its counters, for the record
+		"$(dirname "$MIPSECD")/mipsecctl" -s "$W/ike-mipsec.sock" stats 2>/dev/null |
+			grep -E "mipsec_(ike|ipsec)_" | grep -v " 0$" > "$W/ike-mipsec-stats.log" || true
+	fi
 	if [ "$resp" = strongswan ]; then ss_stop a; else stop_pids "$rp"; fi
 }
-[ "$IKE_N" = 0 ] || ike_bench "$IKE_RESPONDER"
+if [ "$IKE_N" != 0 ]; then
+	for r in $IKE_RESPONDER; do ike_bench "$r"; done
+fi
 
 # ---- table ------------------------------------------------------------------
 say "summary ($(nproc) CPUs, DURATION=${DURATION}s, UDP -b $UDP_RATE)"

@@ -146,8 +146,14 @@ struct init_notes {
 	const uint8_t *error_data;
 	size_t error_len;
 	bool frag, nat_src_seen, nat_dst_seen;
+	bool childless;			/* RFC 6023 CHILDLESS_IKEV2_SUPPORTED */
 	uint8_t hashes;
 };
+
+/* RFC 6023: the initiator may leave the CHILD SA out of IKE_AUTH (the
+ * responder needs nothing more than to answer IKE_AUTH without one,
+ * which ike_auth_request does); we announce it when asked. */
+#define IKE_N_CHILDLESS_SUPPORTED 16418
 
 static bool init_notes(const struct ikev2_chain *c, struct init_notes *nn)
 {
@@ -166,6 +172,8 @@ static bool init_notes(const struct ikev2_chain *c, struct init_notes *nn)
 			nn->cookie = v;
 		else if (v->type == IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED)
 			nn->frag = true;
+		else if (v->type == IKE_N_CHILDLESS_SUPPORTED)
+			nn->childless = true;
 		else if (v->type == IKEV2_N_SIGNATURE_HASH_ALGORITHMS)
 			for (size_t k = 0; k + 1 < v->len; k += 2) {
 				uint16_t hh = get_be16(v->data + k);
@@ -220,6 +228,7 @@ struct init_req {
 	struct ikev2_ke ke;
 	const uint8_t *ni;
 	size_t ni_len;
+	bool childless;			/* answer CHILDLESS_IKEV2_SUPPORTED */
 };
 
 static bool init_payloads(const struct ikev2_chain *c, struct init_req *r, const char **why)
@@ -318,6 +327,8 @@ static void respond_init(struct ike_sa *sa, const struct init_req *r, size_t pid
 	if (want_hashes)
 		ikev2_add_notify(&b, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, sig_hashes,
 				 sizeof(sig_hashes));
+	if (r->childless)
+		ikev2_add_notify(&b, 0, NULL, 0, IKE_N_CHILDLESS_SUPPORTED, NULL, 0);
 	n = ikev2_build_end(&b);
 	if (n < 0) {
 		log_warn("ike", "cannot build IKE_SA_INIT response: %s", werr.msg);
@@ -420,6 +431,7 @@ void ike_init_request(struct ike_engine *e, const struct ike_path *path, uint8_t
 	sa->init_i_len = len;
 	ike_sa_set_state(sa, IKE_ST_INIT_DONE);
 	timer_arm_ms(&sa->expire, (uint64_t)e->cfg->half_open_timeout * 1000);
+	r.childless = nn.childless;
 	respond_init(sa, &r, pidx, nn.frag, nn.hashes != 0);
 	/* The DH secret is not needed once the response carries our value. */
 	ike_dh_free(sa->dh);

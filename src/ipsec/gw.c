@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/role.h"
 #include "ipsec/gw_dp.h"
+#include "ipsec/gw_ike.h"
 #include "ipsec/sad.h"
 #include "net/loop.h"
 #include "net/netlink.h"
@@ -68,6 +69,8 @@ struct gw {
 	size_t n_children;
 	bool started, addrs_on;
 	uint8_t *ike_buf;
+	struct gw_ike *ike;		/* the IKE engine, NULL without `ike` */
+	uint64_t gen;			/* children installed so far */
 };
 
 /* ---- IKE hook ------------------------------------------------------------ */
@@ -147,12 +150,35 @@ static int route(struct gw *gw, const struct ip_prefix *p, bool add)
 	return rc;
 }
 
+/* Whether a child other than `r` still routes prefix `p` (a rekey's old
+ * and new child share their routes: the old one must not take them). */
+static bool routed_by_other(const struct gw *gw, const struct gw_child_rec *r,
+			    const struct ip_prefix *p)
+{
+	for (size_t i = 0; i < gw->n_children; i++) {
+		const struct gw_child_rec *o = &gw->children[i];
+
+		if (o == r || !o->routes_on)
+			continue;
+		for (size_t k = 0; k < o->dc->n_remote_ts; k++)
+			if (o->dc->remote_ts[k].len == p->len &&
+			    ip_addr_eq(&o->dc->remote_ts[k].addr, &p->addr))
+				return true;
+	}
+	return false;
+}
+
 static void child_routes(struct gw *gw, struct gw_child_rec *r, bool on)
 {
 	if (!r->routes || r->routes_on == on)
 		return;
-	for (size_t i = 0; i < r->dc->n_remote_ts; i++)
-		route(gw, &r->dc->remote_ts[i], on);
+	for (size_t i = 0; i < r->dc->n_remote_ts; i++) {
+		const struct ip_prefix *p = &r->dc->remote_ts[i];
+		/* A default route through the TUN would swallow ESP and IKE. */
+		if (!p->len || (!on && routed_by_other(gw, r, p)))
+			continue;
+		route(gw, p, on);
+	}
 	r->routes_on = on;
 }
 
@@ -217,6 +243,7 @@ int gw_install_child(struct gw *gw, const struct sa_params *in, const struct sa_
 		return -EINVAL;
 	}
 	c->id = in->spi;
+	c->gen = ++gw->gen;
 	c->mode = in->mode;
 	c->in = si;
 	c->out = so;
@@ -257,9 +284,9 @@ int gw_remove_child(struct gw *gw, uint32_t spi_in)
 			break;
 	if (i == gw->n_children)
 		return -ENOENT;
+	child_routes(gw, &gw->children[i], false);
 	struct gw_child_rec r = gw->children[i];
 	gw->children[i] = gw->children[--gw->n_children];
-	child_routes(gw, &r, false);
 	/* After this no worker holds the child or its SAs. */
 	gw_dp_remove_child(gw->dp, spi_in);
 	sad_delete(gw->sad, r.dc->in->spi, SA_DIR_IN);
@@ -269,6 +296,11 @@ int gw_remove_child(struct gw *gw, uint32_t spi_in)
 	log_info(MOD, "child removed spi_in=0x%08x", spi_in);
 	write_esp_sa(gw);
 	return 0;
+}
+
+struct gw_dp_child *gw_child_get(struct gw *gw, uint32_t spi_in)
+{
+	return gw_dp_child_get(gw->dp, spi_in);
 }
 
 /* The source address the kernel picks towards `peer`: the outer address
@@ -335,7 +367,9 @@ static int sock_open(struct gw *gw, uint16_t port, bool big)
 		return fd;
 	}
 	if (big) {
-		/* Bursts of tunnelled TCP between two wake-ups of the worker. */
+		/* Bursts of tunnelled TCP between two wake-ups of the worker,
+		 * and of IKE_SA_INIT requests (each costs a DH and a
+		 * signature) in front of the event loop. */
 		int sz = 8 << 20;
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -424,7 +458,7 @@ static void *gw_init(struct daemon *d, void *cfgp)
 	if (!gw->ike_buf || !gw->sad || tun_setup(gw) < 0)
 		goto fail;
 	if ((gw->natt_fd = sock_open(gw, cfg->natt_port, true)) < 0 ||
-	    (gw->ike_fd = sock_open(gw, cfg->ike_port, false)) < 0)
+	    (gw->ike_fd = sock_open(gw, cfg->ike_port, true)) < 0)
 		goto fail;
 	gw->ike_w = io_watch_add(d->loop, gw->ike_fd, on_ike, gw);
 	struct gw_dp_config dc = {
@@ -438,6 +472,14 @@ static void *gw_init(struct daemon *d, void *cfgp)
 	for (size_t i = 0; i < cfg->n_manual; i++)
 		if (install_manual(gw, &cfg->manual[i]) < 0)
 			goto fail;
+	if (cfg->ike) {
+		char err[256];
+		if (!(gw->ike = gw_ike_new(gw, d->loop, cfg->ike, cfg->pad, cfg->n_pad, err,
+					   sizeof(err)))) {
+			log_err(MOD, "cannot start IKE err=\"%s\"", err);
+			goto fail;
+		}
+	}
 	sad_table_register(gw->sad, "esp_sa");
 	log_info(MOD, "gateway ready tun=%s mtu=%u offload=%s udp_gso=%s workers=%u children=%zu",
 		 gw->tun.name, cfg->tun_mtu, gw->vnet ? "yes" : "no", dc.udp_gso ? "yes" : "no",
@@ -478,6 +520,8 @@ static int gw_start(void *inst)
 		return -1;
 	}
 	write_esp_sa(gw);
+	if (gw->ike)
+		gw_ike_start(gw->ike);
 	return 0;
 }
 
@@ -485,6 +529,8 @@ static void gw_stop(void *inst)
 {
 	struct gw *gw = inst;
 
+	if (gw->ike)
+		gw_ike_stop(gw->ike);
 	gw_dp_stop(gw->dp);
 	for (size_t i = 0; i < gw->n_children; i++)
 		child_routes(gw, &gw->children[i], false);
@@ -525,6 +571,13 @@ static int gw_reload(void *inst, void *cfgp)
 		log_err(MOD, "reload: only manual SAs and esp_sa_file change without a restart");
 		return -1;
 	}
+	/* The engine keeps a pointer to its block: it stays as started. */
+	if (o->ike || n->ike) {
+		struct ike_config *t = n->ike;
+		n->ike = o->ike;
+		o->ike = t;
+		log_notice(MOD, "reload: the ike block changes only with a restart");
+	}
 	for (size_t i = 0; i < o->n_manual; i++)
 		if (!manual_in(&o->manual[i], n))
 			gw_remove_child(gw, o->manual[i].spi_in);
@@ -562,10 +615,11 @@ static json_t *gw_dump(void *inst)
 			"replay", (json_int_t)c->in->stats.replay,
 			"auth_fail", (json_int_t)c->in->stats.auth_fail));
 	}
-	return json_pack("{s:b, s:s, s:i, s:i, s:i, s:o, s:o}", "started", gw->started,
+	return json_pack("{s:b, s:s, s:i, s:i, s:i, s:o, s:o, s:o}", "started", gw->started,
 			 "tun", gw->cfg->tun, "tun_mtu", (int)gw->cfg->tun_mtu,
 			 "ike_port", gw->cfg->ike_port, "natt_port", gw->cfg->natt_port,
-			 "children", ch, "dataplane", gw_dp_dump(gw->dp));
+			 "children", ch, "dataplane", gw_dp_dump(gw->dp),
+			 "ike", gw->ike ? gw_ike_dump(gw->ike) : json_null());
 }
 
 static void gw_destroy(void *inst)
@@ -574,6 +628,8 @@ static void gw_destroy(void *inst)
 
 	if (!gw)
 		return;
+	gw_ike_free(gw->ike);
+	gw->ike = NULL;
 	if (gw->dp)
 		gw_dp_stop(gw->dp);
 	while (gw->n_children)

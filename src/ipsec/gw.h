@@ -23,6 +23,9 @@
 #include "daemon/cfg.h"
 #include "ipsec/sa.h"
 
+struct ike_config;
+struct pad_entry;
+
 #define GW_DEFAULT_TUN "ipsec0"
 #define GW_IKE_PORT 500
 #define GW_NATT_PORT 4500
@@ -58,6 +61,13 @@ struct gw_config {
 	char esp_sa_file[PATH_MAX];	/* empty: none */
 	struct gw_manual_cfg manual[GW_MAX_MANUAL];
 	size_t n_manual;
+	/* The `ike` block (ikev2/ike_config.h), NULL without one: the
+	 * engine's CHILD SAs join the data plane next to the manual ones. */
+	struct ike_config *ike;
+	/* `pad`: the identities the IKE responder accepts and the selector
+	 * space each may claim (ipsec/pad.h); none: the peers' remote_ts. */
+	struct pad_entry *pad;
+	size_t n_pad;
 };
 
 void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *block);

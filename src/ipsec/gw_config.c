@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "ikev2/ike_config.h"
 #include "ipsec/esp.h"
 #include "ipsec/gw.h"
+#include "ipsec/pad.h"
+#include "wire/ikev2.h"
 #include "net/udp.h"
 
 static const config_setting_t *member(const config_setting_t *g, const char *name)
@@ -294,6 +297,109 @@ static void parse_ports(struct cfg_ctx *ctx, const config_setting_t *b, struct g
 	}
 }
 
+/* The IKE engine's block, parsed by the engine's own parser. */
+static void parse_ike(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_config *c)
+{
+	const config_setting_t *g = cfg_member(ctx, b, "ike", CONFIG_TYPE_GROUP, false);
+
+	if (!g)
+		return;
+	if (!(c->ike = calloc(1, sizeof(*c->ike)))) {
+		cfg_error(ctx, g, "out of memory");
+		return;
+	}
+	ike_config_parse(ctx, g, c->ike);
+}
+
+static const struct {
+	const char *name;
+	uint8_t type;
+} pad_types[] = {
+	{ "fqdn", IKEV2_ID_FQDN }, { "email", IKEV2_ID_RFC822_ADDR },
+	{ "ipv4", IKEV2_ID_IPV4_ADDR }, { "ipv6", IKEV2_ID_IPV6_ADDR },
+	{ "dn", IKEV2_ID_DER_ASN1_DN },
+};
+
+static const char *const pad_matches[] = { "exact", "suffix", "subtree", "range" };
+
+/* One `pad` entry: { id = "fqdn:*.example"; match = "suffix";
+ * ts = ["10.10.0.0/24"]; claim_self = false; } */
+static void parse_pad_entry(struct cfg_ctx *ctx, const config_setting_t *g, struct pad_entry *e)
+{
+	static const char *const known[] = { "id", "match", "ts", "claim_self", NULL };
+	const char *id = NULL, *m = NULL, *colon;
+	enum pad_match match = PAD_MATCH_EXACT;
+	enum pad_err err;
+	size_t k;
+
+	memset(e, 0, sizeof(*e));
+	cfg_check_known(ctx, g, known);
+	if (!cfg_string(ctx, g, "id", true, &id) || !id)
+		return;
+	if (cfg_string(ctx, g, "match", false, &m) && m) {
+		for (k = 0; k < 4 && strcmp(m, pad_matches[k]); k++)
+			;
+		if (k == 4) {
+			cfg_error(ctx, member(g, "match"),
+				  "unknown match '%s' (exact, suffix, subtree, range)", m);
+			return;
+		}
+		match = (enum pad_match)k;
+	}
+	colon = strchr(id, ':');
+	for (k = 0; colon && k < sizeof(pad_types) / sizeof(pad_types[0]); k++)
+		if (strlen(pad_types[k].name) == (size_t)(colon - id) &&
+		    !strncmp(id, pad_types[k].name, (size_t)(colon - id)))
+			break;
+	if (!colon || k == sizeof(pad_types) / sizeof(pad_types[0])) {
+		cfg_error(ctx, member(g, "id"),
+			  "'%s': want TYPE:VALUE with TYPE fqdn, email, ipv4, ipv6 or dn", id);
+		return;
+	}
+	if ((err = pad_entry_set_id(e, pad_types[k].type, match, colon + 1)) != PAD_OK) {
+		cfg_error(ctx, member(g, "id"), "'%s' (match %s): %s", id, pad_matches[match],
+			  pad_strerror(err));
+		return;
+	}
+	cfg_bool(ctx, g, "claim_self", &e->claim_self);
+	struct ip_prefix ts[GW_MAX_TS];
+	size_t n = member(g, "ts") ? parse_ts(ctx, g, "ts", ts) : 0;
+	for (size_t i = 0; i < n; i++)
+		if ((err = pad_entry_add_prefix(e, &ts[i])) != PAD_OK)
+			cfg_error(ctx, member(g, "ts"), "%s", pad_strerror(err));
+	if (!n && !e->claim_self)
+		cfg_error(ctx, g, "needs ts = [...] or claim_self = true");
+}
+
+static void parse_pad(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_config *c)
+{
+	const config_setting_t *l = cfg_member(ctx, b, "pad", CONFIG_TYPE_LIST, false);
+	int n = l ? config_setting_length(l) : 0;
+
+	if (!l)
+		return;
+	if (!c->ike)
+		cfg_error(ctx, l, "a PAD needs the ike block");
+	if (!(c->pad = calloc((size_t)(n ? n : 1), sizeof(*c->pad)))) {
+		cfg_error(ctx, l, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		size_t before = ctx->n_errors;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			cfg_error(ctx, g, "must be a group { id = ...; ts = [...]; }");
+			continue;
+		}
+		parse_pad_entry(ctx, g, &c->pad[c->n_pad]);
+		if (ctx->n_errors == before) {
+			c->pad[c->n_pad].priority = (uint32_t)c->n_pad;
+			c->n_pad++;
+		}
+	}
+}
+
 /* Default MTU: 1500 less the worst overhead of the configured transforms
  * (CBC when none is configured yet: IKE may pick it). */
 static void parse_mtu(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_config *c)
@@ -306,7 +412,7 @@ static void parse_mtu(struct cfg_ctx *ctx, const config_setting_t *b, struct gw_
 		if (o > worst)
 			worst = o;
 	}
-	if (!c->n_manual)
+	if (!c->n_manual || c->ike)
 		worst = gw_overhead(ESP_XFORM_AES_CBC_HMAC_SHA256, outer);
 	c->tun_mtu = 1500 - worst;
 	cfg_u32(ctx, b, "tun_mtu", 576, 3900, &c->tun_mtu);
@@ -325,7 +431,7 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 {
 	static const char *const known[] = {
 		"tun", "tun_mtu", "tun_addresses", "listen", "ike_port", "natt_port", "workers",
-		"offload", "esp_sa_file", "manual", NULL,
+		"offload", "esp_sa_file", "manual", "ike", "pad", NULL,
 	};
 	size_t before = ctx->n_errors;
 	struct gw_config *c = calloc(1, sizeof(*c));
@@ -347,6 +453,8 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 			}
 			parse_manual(ctx, g, c);
 		}
+		parse_ike(ctx, b, c);
+		parse_pad(ctx, b, c);
 	} else {
 		c->ike_port = GW_IKE_PORT;
 		c->natt_port = GW_NATT_PORT;
@@ -358,10 +466,21 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 	else
 		c->tun_mtu = 1500 - gw_overhead(ESP_XFORM_AES_CBC_HMAC_SHA256, 20);
 	if (ctx->n_errors != before) {
-		free(c);
+		gw_config_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-void gw_config_free(void *cfg) { free(cfg); }
+void gw_config_free(void *cfg)
+{
+	struct gw_config *c = cfg;
+
+	if (c && c->ike) {
+		ike_config_free(c->ike);
+		free(c->ike);
+	}
+	if (c)
+		free(c->pad);
+	free(c);
+}

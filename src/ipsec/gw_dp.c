@@ -29,7 +29,8 @@
 #define HEADROOM 64		/* before a packet: ESP header, rebuilt IP header */
 #define SUPER_MAX (65536 + 256)	/* a TUN super-packet with its vnet header */
 #define GSO_MAX_BYTES 65000	/* UDP GSO: one send stays under 64 KiB */
-#define IKE_RING 32
+#define IKE_RING 512	/* IKE datagrams queued RX thread -> loop: a burst of
+			 * IKE_AUTH on the NAT-T port (2 MiB at most) */
 #define VNET_LEN sizeof(struct virtio_net_hdr)
 #define SPI_SLOTS 256
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
@@ -56,6 +57,13 @@ C(c_tun_tx, "tun_tx_packets", "Decrypted packets written into the TUN device");
 C(c_tun_tx_err, "tun_tx_errors", "Decrypted packets the TUN device refused");
 C(c_tun_tx_super, "tun_tx_super_packets", "TCP or UDP super-packets written into the TUN device (coalesced segments)");
 #undef C
+
+/* The IKE counters are touched by the RX thread and by the event loop
+ * (the hand-over queue): atomic adds. The others belong to one thread. */
+static inline void shared_inc(struct counter *c)
+{
+	__atomic_fetch_add(&c->value, 1, __ATOMIC_RELAXED);
+}
 
 static struct counter *const all_counters[] = {
 	&c_tun_rx, &c_tun_rx_super, &c_tun_rx_bad, &c_no_policy, &c_encap_err, &c_udp_tx,
@@ -105,7 +113,10 @@ static int pol_cmp(const void *a, const void *b)
 {
 	const struct pol_entry *x = a, *y = b;
 
-	return (int)y->p.len - (int)x->p.len;
+	if (x->p.len != y->p.len)
+		return (int)y->p.len - (int)x->p.len;
+	/* Make-before-break: a rekeyed child wins over the one it replaces. */
+	return x->c->gen < y->c->gen ? 1 : x->c->gen > y->c->gen ? -1 : 0;
 }
 
 static void snap_index(struct gw_dp_snap *s)
@@ -708,9 +719,9 @@ static bool tx_batch(struct gw_dp *dp)
 static void ike_deliver(struct gw_dp *dp, const struct gw_path *path, const uint8_t *msg,
 			size_t len)
 {
-	counter_inc(&c_ike_rx);
+	shared_inc(&c_ike_rx);
 	if (!dp->cfg.ike) {
-		counter_inc(&c_ike_drop);
+		shared_inc(&c_ike_drop);
 		return;
 	}
 	if (dp->cfg.workers < 2) {
@@ -719,7 +730,7 @@ static void ike_deliver(struct gw_dp *dp, const struct gw_path *path, const uint
 	}
 	unsigned h = atomic_load(&dp->ike_head), t = atomic_load(&dp->ike_tail);
 	if (h - t >= IKE_RING || len > SLOT) {
-		counter_inc(&c_ike_drop);
+		shared_inc(&c_ike_drop);
 		return;
 	}
 	struct ike_slot *sl = &dp->ike[h % IKE_RING];
@@ -745,7 +756,7 @@ static void on_ike_queue(int fd, void *arg)
 		if (dp->cfg.ike)
 			dp->cfg.ike(dp->cfg.ike_arg, &sl->path, sl->msg, sl->len);
 		else
-			counter_inc(&c_ike_drop);
+			shared_inc(&c_ike_drop);
 		atomic_store(&dp->ike_tail, t + 1);
 	}
 }

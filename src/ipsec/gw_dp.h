@@ -45,6 +45,8 @@ struct gw_dp_snap;
  * themselves change: sequence numbers, windows, counters). */
 struct gw_dp_child {
 	uint32_t id;			/* inbound SPI */
+	uint64_t gen;			/* install order: the newest of equal
+					 * selectors takes the outbound traffic */
 	enum sa_mode mode;
 	struct sa *in, *out;		/* owned by the caller (its SAD) */
 	struct ip_addr peer;

@@ -16,7 +16,10 @@
 
 #include "daemon/config.h"
 #include "daemon/role.h"
+#include "ikev2/ike_config.h"
 #include "ipsec/gw.h"
+#include "ipsec/pad.h"
+#include "wire/ikev2.h"
 
 #define BAD_DIR MIPSEC_TESTDATA "/config/ipsec/bad"
 
@@ -178,6 +181,45 @@ static void test_errors_inline(void **state)
 				    "ipsec.offload", "must be true or false");
 }
 
+/* The `ike` block goes to the engine's parser; `pad` entries are built. */
+static void test_ike_and_pad(void **state)
+{
+	struct cfg_ctx ctx;
+	struct node_config *nc = load(
+		"ipsec = { ike = { local_id = \"fqdn:a.example\";\n"
+		"  peers = ( { name = \"b\"; remote = \"any\"; auth = \"psk\"; psk = \"x\";\n"
+		"              remote_id = \"fqdn:b.example\"; remote_ts = [\"10.10.0.0/24\"]; } ); };\n"
+		"  pad = ( { id = \"fqdn:b.example\"; ts = [\"10.10.0.2/32\"]; },\n"
+		"          { id = \"fqdn:*.branch.example\"; match = \"suffix\"; ts = [\"10.20.0.0/16\"]; },\n"
+		"          { id = \"ipv6:2001:db8:8::/64\"; match = \"range\"; claim_self = true; } ); };",
+		&ctx);
+
+	(void)state;
+	if (!nc)
+		cfg_test_dump_errors(&ctx);
+	assert_non_null(nc);
+	const struct gw_config *c = gw_cfg(nc);
+	assert_non_null(c->ike);
+	assert_int_equal(c->ike->n_peers, 1);
+	assert_string_equal(c->ike->peers[0].name, "b");
+	assert_int_equal(c->n_pad, 3);
+	assert_int_equal(c->pad[0].id_type, IKEV2_ID_FQDN);
+	assert_int_equal(c->pad[0].match, PAD_MATCH_EXACT);
+	assert_int_equal(c->pad[0].nts, 1);
+	assert_int_equal(c->pad[1].match, PAD_MATCH_SUFFIX);
+	assert_int_equal(c->pad[2].id_type, IKEV2_ID_IPV6_ADDR);
+	assert_int_equal(c->pad[2].match, PAD_MATCH_RANGE);
+	assert_true(c->pad[2].claim_self);
+	/* IKE may pick CBC: the default MTU leaves room for it. */
+	assert_int_equal(c->tun_mtu, 1415);
+	node_config_free(nc);
+	cfg_ctx_clear(&ctx);
+
+	cfg_test_expect_error_parts(head, "ipsec = { pad = ( { id = \"foo:x\"; ts = [\"10.0.0.0/8\"]; } ); ike = { peers = (); }; };",
+				    "\n", 3, "ipsec.pad[0].id",
+				    "'foo:x': want TYPE:VALUE with TYPE fqdn, email, ipv4, ipv6 or dn");
+}
+
 static void test_bad_files(void **state)
 {
 	DIR *d = opendir(BAD_DIR);
@@ -245,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_default_mtu_follows_xform),
 		cmocka_unit_test(test_errors_inline),
+		cmocka_unit_test(test_ike_and_pad),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_xform_names),
 	};

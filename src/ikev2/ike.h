@@ -111,6 +111,10 @@ struct ike_ops {
 	 * (TS_UNACCEPTABLE). NULL: the configured selectors. */
 	int (*authorize)(void *arg, const char *peer, const struct ike_id *peer_id,
 			 const struct ike_ts_set *requested, struct ike_ts_set *allowed);
+	/* A NAT keepalive (RFC 3948 §2.3: the single octet 0xff, no non-ESP
+	 * marker) on `path`, sent every `natt_keepalive` seconds while the
+	 * IKE SA is up and we are behind a NAT. NULL: none are sent. */
+	void (*keepalive)(void *arg, const struct ike_path *path);
 };
 
 /* The engine keeps a pointer to cfg (which must outlive it) and loads

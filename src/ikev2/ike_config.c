@@ -16,7 +16,7 @@
 static const char *const ike_known[] = {
 	"certificate", "private_key", "ca", "crl", "local_id", "cookie_threshold",
 	"fragment_mtu", "retransmit_timeout", "retransmit_tries", "half_open_timeout",
-	"decryption_table", "peers", NULL,
+	"decryption_table", "natt_keepalive", "peers", NULL,
 };
 
 static const char *const peer_known[] = {
@@ -37,6 +37,7 @@ void ike_config_defaults(struct ike_config *c)
 	c->retransmit_timeout_ms = 1000;
 	c->retransmit_tries = 5;
 	c->half_open_timeout = 30;
+	c->natt_keepalive = 20;
 }
 
 void ike_config_free(struct ike_config *c)
@@ -675,6 +676,7 @@ bool ike_config_parse(struct cfg_ctx *ctx, const config_setting_t *g, struct ike
 	c->retransmit_timeout_ms = ms;
 	cfg_u32(ctx, g, "retransmit_tries", 0, 20, &c->retransmit_tries);
 	cfg_u32(ctx, g, "half_open_timeout", 1, 3600, &c->half_open_timeout);
+	cfg_u32(ctx, g, "natt_keepalive", 0, 3600, &c->natt_keepalive);
 	if (cfg_string(ctx, g, "decryption_table", false, &v) && v)
 		snprintf(c->decryption_table, sizeof(c->decryption_table), "%s", v);
 

@@ -84,6 +84,7 @@ struct ike_config {
 	uint32_t retransmit_timeout_ms;		/* first retransmission */
 	uint32_t retransmit_tries;
 	uint32_t half_open_timeout;		/* seconds */
+	uint32_t natt_keepalive;		/* seconds between NAT keepalives, 0 = none */
 	char decryption_table[PATH_MAX];	/* ikev2_decryption_table export */
 	struct ike_peer_cfg *peers;
 	size_t n_peers;

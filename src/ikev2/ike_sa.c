@@ -36,6 +36,24 @@ static void rtx_fire(void *arg);
 static void rekey_fire(void *arg);
 static void expire_fire(void *arg);
 
+/* RFC 3948 §2.3: keep the NAT mapping alive while we sit behind a NAT.
+ * Called once when the SA is established (sends nothing without a NAT),
+ * then by its timer. */
+static void natka_fire(void *arg)
+{
+	struct ike_sa *sa = arg;
+	const struct ike_engine *e = sa->e;
+
+	if (sa->state != IKE_ST_ESTABLISHED || !sa->nat_local || !e->ops->keepalive ||
+	    !e->cfg->natt_keepalive)
+		return;
+	if (timer_pending(&sa->natka))
+		timer_cancel(&sa->natka);
+	else
+		e->ops->keepalive(e->arg, &sa->path);
+	timer_arm_ms(&sa->natka, (uint64_t)e->cfg->natt_keepalive * 1000);
+}
+
 struct ike_sa *ike_sa_new(struct ike_engine *e, bool initiator, const struct ike_path *path)
 {
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
@@ -52,6 +70,7 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, bool initiator, const struct ike
 	timer_init(&sa->rekey, e->loop, rekey_fire, sa);
 	timer_init(&sa->dpd, e->loop, NULL, sa);
 	timer_init(&sa->expire, e->loop, expire_fire, sa);
+	timer_init(&sa->natka, e->loop, natka_fire, sa);
 	sa->next = e->sas;
 	e->sas = sa;
 	return sa;
@@ -97,6 +116,7 @@ void ike_sa_free(struct ike_sa *sa)
 	timer_deinit(&sa->rekey);
 	timer_deinit(&sa->dpd);
 	timer_deinit(&sa->expire);
+	timer_deinit(&sa->natka);
 	ike_out_clear(&sa->req);
 	ike_out_clear(&sa->resp);
 	ike_frag_reset(&sa->frx);
@@ -155,6 +175,7 @@ void ike_sa_close(struct ike_sa *sa, const char *why)
 	timer_cancel(&sa->rtx);
 	timer_cancel(&sa->rekey);
 	timer_cancel(&sa->dpd);
+	timer_cancel(&sa->natka);
 	timer_arm_us(&sa->expire, 0);
 }
 
@@ -345,6 +366,7 @@ void ike_sa_established(struct ike_sa *sa)
 	ike_count(e, IKE_C_ike_established);
 	ike_sa_arm_rekey(sa);
 	ike_dpd_arm(sa);
+	natka_fire(sa);
 	log_info("ike", "IKE SA established sa=%u peer=%s id=%s initiator=%d", sa->id,
 		 sa->peer->name, ike_id_fmt(&sa->peer_id, id, sizeof(id)), sa->initiator);
 	if (e->ops->ike_up)

@@ -213,7 +213,7 @@ struct ike_sa {
 
 	struct ike_child *children;
 	uint64_t created_ms, last_rx_ms;
-	struct timer rtx, rekey, dpd, expire;
+	struct timer rtx, rekey, dpd, expire, natka;
 };
 
 struct ike_engine {

@@ -37,14 +37,15 @@ C(c_ike_rx, "ike_rx_ike_port", "Datagrams received on the IKE port");
 C(c_ike_rx_drop, "ike_rx_ike_port_dropped", "Datagrams on the IKE port dropped (no handler, truncated)");
 C(c_ike_tx, "ike_tx", "IKE messages sent");
 C(c_ike_tx_err, "ike_tx_errors", "IKE messages the kernel refused to send");
+C(c_natt_ka_tx, "natt_keepalives_sent", "NAT keepalives sent (RFC 3948 2.3)");
 C(c_route_err, "route_errors", "Routes or addresses the kernel refused");
 C(c_child_add, "children_installed", "CHILD SA pairs installed");
 C(c_child_del, "children_removed", "CHILD SA pairs removed");
 #undef C
 
 static struct counter *const gw_counters[] = {
-	&c_ike_rx, &c_ike_rx_drop, &c_ike_tx, &c_ike_tx_err, &c_route_err, &c_child_add,
-	&c_child_del,
+	&c_ike_rx, &c_ike_rx_drop, &c_ike_tx, &c_ike_tx_err, &c_natt_ka_tx, &c_route_err,
+	&c_child_add, &c_child_del,
 };
 
 struct gw_child_rec {
@@ -110,6 +111,23 @@ static void on_ike(int fd, void *arg)
 				     .local_port = gw->cfg->ike_port, .ifindex = m.ifindex };
 		ike_dispatch(gw, &p, gw->ike_buf, (size_t)n);
 	}
+}
+
+/* A NAT keepalive (RFC 3948 §2.3): one 0xff octet, no marker. */
+int gw_send_natt_keepalive(struct gw *gw, const struct gw_path *path)
+{
+	struct sockaddr_storage ss;
+	static const uint8_t ka = 0xff;
+	socklen_t sl = udp_sockaddr(&path->peer, path->peer_port, &ss);
+
+	if (!sl || gw->natt_fd < 0)
+		return -EINVAL;
+	if (sendto(gw->natt_fd, &ka, 1, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
+		counter_inc(&c_ike_tx_err);
+		return -errno;
+	}
+	counter_inc(&c_natt_ka_tx);
+	return 0;
 }
 
 int gw_send_ike(struct gw *gw, const struct gw_path *path, const uint8_t *msg, size_t len)

@@ -99,6 +99,8 @@ typedef void (*gw_ike_fn)(void *arg, const struct gw_path *path, const uint8_t *
 void gw_set_ike_handler(struct gw *gw, gw_ike_fn fn, void *arg);
 /* Sends an IKE message; returns 0 or a negative errno. */
 int gw_send_ike(struct gw *gw, const struct gw_path *path, const uint8_t *msg, size_t len);
+/* Sends a NAT keepalive (0xff) from the NAT-T socket to path->peer. */
+int gw_send_natt_keepalive(struct gw *gw, const struct gw_path *path);
 
 /* The selectors and the outer path of a CHILD SA pair. */
 struct gw_child_sel {

@@ -61,6 +61,15 @@ static void ops_send(void *arg, const struct ike_path *p, const uint8_t *msg, si
 	gw_send_ike(g->gw, &gp, msg, len);
 }
 
+static void ops_keepalive(void *arg, const struct ike_path *p)
+{
+	struct gw_ike *g = arg;
+	struct gw_path gp = { .local = p->local, .peer = p->remote, .local_port = p->lport,
+			      .peer_port = p->rport };
+
+	gw_send_natt_keepalive(g->gw, &gp);
+}
+
 /* The prefix of `len` bits of `a` as the first or last address. */
 static void prefix_edge(const struct ip_addr *a, unsigned len, bool last, uint8_t *out)
 {
@@ -358,7 +367,7 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 			  const struct pad_entry *pad, size_t n_pad, char *err, size_t errlen)
 {
 	static const struct ike_ops ops = {
-		.send = ops_send, .child_up = ops_child_up, .child_down = ops_child_down,
+		.send = ops_send, .keepalive = ops_keepalive, .child_up = ops_child_up, .child_down = ops_child_down,
 		.child_moved = ops_child_moved, .ike_up = ops_ike_up, .ike_down = ops_ike_down,
 		.authorize = ops_authorize,
 	};

@@ -246,15 +246,17 @@ static void sa_of(const struct ip_addr *a, uint16_t port, struct sockaddr_storag
 	}
 }
 
-static void ev_send(void *arg, const struct ike_path *path, const uint8_t *msg, size_t len)
+/* `marker`: an IKE message on port 4500 gets the non-ESP marker, a NAT
+ * keepalive does not. */
+static void send_dgram(struct mip6_ike *m, const struct ike_path *path, bool marker,
+		       const uint8_t *msg, size_t len)
 {
-	struct mip6_ike *m = arg;
 	bool natt = path->lport == IKEV2_NATT_PORT, v4 = path->remote.family == AF_INET;
 	int fd = m->fd[(v4 ? 2 : 0) + natt];
-	static const uint8_t marker[4];
+	static const uint8_t zeros[4];
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	struct iovec iov[2] = { { (void *)marker, natt ? 4 : 0 }, { (void *)msg, len } };
+	struct iovec iov[2] = { { (void *)zeros, natt && marker ? 4 : 0 }, { (void *)msg, len } };
 	union {
 		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
@@ -294,6 +296,18 @@ static void ev_send(void *arg, const struct ike_path *path, const uint8_t *msg, 
 		log_debug(MOD, "IKE send failed to=%s port=%u err=\"%s\"",
 			  ip_addr_fmt(&path->remote, ab, sizeof(ab)), path->rport,
 			  fd < 0 ? "no socket" : strerror(errno));
+}
+
+static void ev_send(void *arg, const struct ike_path *path, const uint8_t *msg, size_t len)
+{
+	send_dgram(arg, path, true, msg, len);
+}
+
+static void ev_keepalive(void *arg, const struct ike_path *path)
+{
+	static const uint8_t ka = 0xff;
+
+	send_dgram(arg, path, false, &ka, 1);
 }
 
 static void on_rx(int fd, void *arg)
@@ -690,7 +704,7 @@ struct mip6_ike *mip6_ike_new(struct loop *loop, enum mip6_sec_side side,
 			      const struct mip6_ike_hooks *hooks, char *err, size_t errlen)
 {
 	static const struct ike_ops ops = {
-		.send = ev_send, .child_up = ev_child_up, .child_down = ev_child_down,
+		.send = ev_send, .keepalive = ev_keepalive, .child_up = ev_child_up, .child_down = ev_child_down,
 		.child_moved = ev_child_moved, .ike_up = ev_ike_up, .ike_down = ev_ike_down,
 		.authorize = ev_authorize,
 	};

@@ -32,7 +32,8 @@ struct pair_side {
 	struct ike_ops ops;
 	struct ip_addr addr;
 	/* What the owner saw. */
-	unsigned ike_up, ike_down, child_up, child_down, moved;
+	unsigned ike_up, ike_down, child_up, child_down, moved, keepalives;
+	struct ike_path last_keepalive;
 	struct ike_child_info last_child;
 	uint32_t child_ids[64];
 	size_t n_child_ids;
@@ -212,6 +213,14 @@ __attribute__((unused)) static void pair_child_moved(void *arg, const struct ike
 	s->last_child = *c;
 }
 
+__attribute__((unused)) static void pair_keepalive(void *arg, const struct ike_path *path)
+{
+	struct pair_side *s = arg;
+
+	s->keepalives++;
+	s->last_keepalive = *path;
+}
+
 __attribute__((unused)) static void pair_ike_up(void *arg, uint32_t id, const char *peer, const struct ike_id *pid)
 {
 	struct pair_side *s = arg;
@@ -335,7 +344,8 @@ __attribute__((unused)) static int pair_init(struct pair *p, const char *cfg_a, 
 		s->ops = (struct ike_ops){ .send = pair_send, .child_up = pair_child_up,
 					   .child_down = pair_child_down,
 					   .child_moved = pair_child_moved, .ike_up = pair_ike_up,
-					   .ike_down = pair_ike_down, .authorize = pair_authorize };
+					   .ike_down = pair_ike_down, .authorize = pair_authorize,
+					   .keepalive = pair_keepalive };
 		s->e = ike_engine_new(p->loop, &s->cfg, &s->ops, s, i ? "b" : "a", err, errlen);
 		if (!s->e)
 			return -1;

@@ -748,6 +748,11 @@ static void test_simultaneous_ike_rekey(void **state)
 	pair_free(&p);
 }
 
+static bool a_kept_alive_twice(struct pair *p)
+{
+	return p->s[A].keepalives >= 2;
+}
+
 /* A behind a NAT: both detect it, IKE moves to 4500, ESP is UDP-encapsulated. */
 static void test_nat(void **state)
 {
@@ -759,6 +764,8 @@ static void test_nat(void **state)
 	p.nat_on[A] = true;
 	ip_addr_parse("198.51.100.7", AF_INET, &p.nat[A]);
 	p.nat_port[A] = 40000;
+	p.s[A].cfg.natt_keepalive = 1;
+	p.s[B].cfg.natt_keepalive = 1;
 	establish(&p);
 	assert_int_equal(pc(&p, A, "nat_detected"), 1);
 	assert_int_equal(pc(&p, B, "nat_detected"), 1);
@@ -769,6 +776,12 @@ static void test_nat(void **state)
 	assert_int_equal(p.s[A].last_child.path.rport, 4500);
 	assert_int_equal(p.s[B].last_child.path.rport, 40001);
 	assert_true(ip_addr_eq(&p.s[B].last_child.path.remote, &p.nat[A]));
+	/* RFC 3948 §2.3: only the side behind the NAT keeps it open, to 4500,
+	 * every natt_keepalive seconds. */
+	assert_true(pair_run(&p, a_kept_alive_twice, 5000));
+	assert_int_equal(p.s[A].last_keepalive.rport, 4500);
+	assert_int_equal(p.s[A].last_keepalive.lport, 4500);
+	assert_int_equal(p.s[B].keepalives, 0);
 	/* The NAT mapping changes: B follows the next authenticated request. */
 	p.nat_port[A] = 41000;
 	assert_int_equal(ike_engine_rekey_child(p.s[A].e, p.s[A].last_child.id), 0);

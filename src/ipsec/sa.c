@@ -253,6 +253,13 @@ static bool over(uint64_t limit, uint64_t v)
 	return limit && v >= limit;
 }
 
+/* RFC 4303 §3.3.3: the sequence counter must never cycle, so an outbound
+ * SA without ESN asks for its rekey while 2^20 numbers are left. */
+static bool seq_running_out(const struct sa *sa)
+{
+	return sa->dir == SA_DIR_OUT && !sa->esn && sa->seq >= SA_SEQ_SOFT_LIMIT;
+}
+
 static void reevaluate(struct sa *sa, uint64_t age)
 {
 	const struct sa_stats *s = &sa->stats;
@@ -262,7 +269,7 @@ static void reevaluate(struct sa *sa, uint64_t age)
 		sa->expiry = SA_HARD;
 	else if (sa->expiry == SA_LIVE &&
 		 (over(sa->soft.bytes, s->bytes) || over(sa->soft.packets, s->packets) ||
-		  over(sa->soft.seconds, age)))
+		  over(sa->soft.seconds, age) || seq_running_out(sa)))
 		sa->expiry = SA_SOFT;
 }
 

@@ -49,6 +49,8 @@ enum sa_mode { SA_MODE_TRANSPORT, SA_MODE_TUNNEL };
 #define SA_REPLAY_WORDS		(SA_REPLAY_WINDOW / 64u + 1u)
 
 #define SA_KEY_MAX		36	/* 32-byte key + 4-byte salt */
+/* Outbound sequence number from which a non-ESN SA reports SA_SOFT. */
+#define SA_SEQ_SOFT_LIMIT	(UINT32_MAX - (UINT64_C(1) << 20))
 #define SA_ICV_LEN		16	/* every transform here has a 16-byte ICV */
 
 /* Limits; 0 means "no limit". Seconds are counted from sa_new() in the

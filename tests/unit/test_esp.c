@@ -600,6 +600,15 @@ static void test_seq_overflow(void **state)
 	uint8_t b[256];
 	size_t n;
 
+	/* The SA asks for a rekey well before the end (soft expiry). */
+	o->seq = SA_SEQ_SOFT_LIMIT - 2;
+	enc(o, 10, 4, b, sizeof(b));
+	assert_int_equal(o->expiry, SA_LIVE);
+	enc(o, 10, 4, b, sizeof(b));
+	assert_int_equal(o->expiry, SA_SOFT);
+	e->seq = SA_SEQ_SOFT_LIMIT;
+	enc(e, 10, 4, b, sizeof(b));
+	assert_int_equal(e->expiry, SA_LIVE);
 	o->seq = UINT32_MAX - 1;
 	enc(o, 10, 4, b, sizeof(b));
 	assert_int_equal(esp_encap(o, b + 16, 10, 4, b, sizeof(b), &n), ESP_ERR_SEQ_OVERFLOW);

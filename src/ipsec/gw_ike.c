@@ -367,8 +367,8 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 			  const struct pad_entry *pad, size_t n_pad, char *err, size_t errlen)
 {
 	static const struct ike_ops ops = {
-		.send = ops_send, .keepalive = ops_keepalive, .child_up = ops_child_up, .child_down = ops_child_down,
-		.child_moved = ops_child_moved, .ike_up = ops_ike_up, .ike_down = ops_ike_down,
+		.send = ops_send, .keepalive = ops_keepalive, .child_up = ops_child_up,
+		.child_down = ops_child_down, .child_moved = ops_child_moved, .ike_up = ops_ike_up, .ike_down = ops_ike_down,
 		.authorize = ops_authorize,
 	};
 	struct gw_ike *g = calloc(1, sizeof(*g));

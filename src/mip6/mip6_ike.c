@@ -704,8 +704,8 @@ struct mip6_ike *mip6_ike_new(struct loop *loop, enum mip6_sec_side side,
 			      const struct mip6_ike_hooks *hooks, char *err, size_t errlen)
 {
 	static const struct ike_ops ops = {
-		.send = ev_send, .keepalive = ev_keepalive, .child_up = ev_child_up, .child_down = ev_child_down,
-		.child_moved = ev_child_moved, .ike_up = ev_ike_up, .ike_down = ev_ike_down,
+		.send = ev_send, .keepalive = ev_keepalive, .child_up = ev_child_up,
+		.child_down = ev_child_down, .child_moved = ev_child_moved, .ike_up = ev_ike_up, .ike_down = ev_ike_down,
 		.authorize = ev_authorize,
 	};
 	struct mip6_ike *m = calloc(1, sizeof(*m));

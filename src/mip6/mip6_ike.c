@@ -31,6 +31,8 @@ static COUNTER_DEFINE(c_child_up, "mipsec_mip6_ike_children_installed_total",
 		      "IKE CHILD SAs installed as mobility SAs (rekeys included)");
 static COUNTER_DEFINE(c_child_bad, "mipsec_mip6_ike_children_refused_total",
 		      "IKE CHILD SAs not installed: no single home address in the selectors, or the data plane refused them");
+static COUNTER_DEFINE(c_rx_keepalive, "mipsec_mip6_ike_natt_keepalives_total",
+		      "NAT keepalives (a single 0xff octet, RFC 3948 2.3) received on UDP 4500");
 static COUNTER_DEFINE(c_rx_bad, "mipsec_mip6_ike_rx_dropped_total",
 		      "Datagrams on UDP 500/4500 dropped before the engine (short, ESP on 4500, no local address)");
 
@@ -49,6 +51,7 @@ void mip6_ike_counters_register(void)
 	counter_register(&c_child_up);
 	counter_register(&c_child_bad);
 	counter_register(&c_rx_bad);
+	counter_register(&c_rx_keepalive);
 	pad_stats_register();
 }
 
@@ -354,6 +357,10 @@ static void on_rx(int fd, void *arg)
 		path.rport = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	if (natt) {
+		if (n == 1 && buf[0] == 0xff) {
+			counter_inc(&c_rx_keepalive);
+			return;
+		}
 		/* RFC 3948: ESP has a non-zero SPI here; ours travels in 4191. */
 		if (n < 4 || memcmp(buf, "\0\0\0\0", 4)) {
 			counter_inc(&c_rx_bad);

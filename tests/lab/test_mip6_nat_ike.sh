@@ -25,6 +25,8 @@ nat_ike_checks() {
 		jtest mn4 "len([s for s in d if s['state'] == 'established' and s['nat_local'] in (True, 'yes') and s['local_port'] == 4500]) == 1" show ike_sa
 	check "ha1 runs one IKE SA for mn4 (INITIAL_CONTACT replaced the IPv6 one)" \
 		jtest ha1 "len([s for s in d if s['state'] == 'established']) == 1" show ike_sa
+	check "mn4 keeps the NAT mapping open: ha1 got its keepalives on 4500" \
+		test "$(counter ha1 mipsec_mip6_ike_natt_keepalives_total)" -ge 1
 	check "ha1's SAs for $HOA point at the NAT (10.91.0.5)" \
 		jtest ha1 "[s for s in d if s['home_address'] == '$HOA'][0]['peer'] == '10.91.0.5'" show mip6_sa
 	check "ha1 took the BU from the transport SA" test "$(counter ha1 mipsec_mip6_sec_mh_accepted_total)" -ge 2

@@ -9,6 +9,7 @@
 #   - CHILD rekey and IKE rekey by charon while a 50/s ping runs: no echo
 #     request lost, new SPIs, the old child removed after the overlap;
 #     (rekeys started by mipsecd: test_gw_strongswan_init.sh);
+#   - our liveness checks (dpd = 1 s) answered by charon: nobody dead;
 #   - swanctl --terminate: DELETE removes our IKE SA, CHILD SA and ESP SAs;
 #   - the RSA case: charon presents gw-b-rsa.crt, a ping goes through.
 set -euo pipefail
@@ -28,7 +29,7 @@ gw_topology "$LAB_STATE/topo.toml" "
       esp_proposals = [\"aes128gcm16\", \"aes256gcm16\"];
       mode = \"tunnel\"; local_ts = [\"10.10.0.1/32\", \"fd10::1/128\"];
       remote_ts = [\"10.10.0.2/32\", \"fd10::2/128\"];
-      child_rekey_time = 0; dpd = 0;
+      child_rekey_time = 0; dpd = 1;
     } );"
 
 say "up"
@@ -91,6 +92,14 @@ check "no echo request lost across the IKE rekey" test "$(lost "$LAB_STATE/ping2
 wait_for 5 "a: one IKE SA after the rekey" rows_is a ike_sa 1
 check "a: the CHILD SA survived" rows_is a child_sa 1
 check "b pings through after the IKE rekey" ping_ok b 10.10.0.1
+
+say "liveness checks from a (dpd = 1 s)"
+dpd0=$(metric a mipsec_ike_dpd_sent_total)
+dpd_sent_twice() { [ $(( $(metric a mipsec_ike_dpd_sent_total) - dpd0 )) -ge 2 ]; }
+wait_for 15 "a sent two liveness checks to charon" dpd_sent_twice
+check "charon answered them: no peer declared dead" test "$(metric a mipsec_ike_dpd_dead_total)" = 0
+check "a: the IKE SA is still up" rows_is a ike_sa 1
+check "b pings through after the liveness checks" ping_ok b 10.10.0.1
 
 say "terminate by charon"
 need "b terminates gw" ss_terminate b gw

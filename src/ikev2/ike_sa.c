@@ -10,6 +10,9 @@
 
 #include "core/log.h"
 
+/* Least gap between a CHILD SA's soft and hard byte limits. */
+#define IKE_HARD_BYTES_MARGIN_MIN (UINT64_C(64) << 20)
+
 static const char *const state_names[] = {
 	[IKE_ST_INIT_SENT] = "init-sent",	[IKE_ST_INIT_DONE] = "half-open",
 	[IKE_ST_AUTH_SENT] = "auth-sent",	[IKE_ST_ESTABLISHED] = "established",
@@ -472,7 +475,13 @@ int ike_child_install(struct ike_sa *sa, struct ike_child *c, bool we_initiated,
 	OPENSSL_cleanse(km, sizeof(km));
 	if (sa->peer->child_rekey_bytes) {
 		in->soft.bytes = sa->peer->child_rekey_bytes;
-		in->hard.bytes = sa->peer->child_rekey_bytes + sa->peer->child_rekey_bytes / 10;
+		uint64_t soft = sa->peer->child_rekey_bytes, margin = soft / 10;
+
+		/* The rekey needs a round trip while traffic keeps flowing:
+		 * at 2.5 Gbit/s 64 MiB last 200 ms. */
+		if (margin < IKE_HARD_BYTES_MARGIN_MIN)
+			margin = IKE_HARD_BYTES_MARGIN_MIN;
+		in->hard.bytes = soft + margin;
 	}
 	if (sa->peer->child_rekey_time) {
 		in->soft.seconds = sa->peer->child_rekey_time;

@@ -86,6 +86,11 @@ static void ike_dispatch(void *arg, const struct gw_path *path, const uint8_t *m
 		counter_inc(&c_ike_rx_drop);
 }
 
+void gw_set_expiry_handler(struct gw *gw, void (*fn)(void *arg), void *arg)
+{
+	gw_dp_set_expiry(gw->dp, fn, arg);
+}
+
 void gw_set_ike_handler(struct gw *gw, gw_ike_fn fn, void *arg)
 {
 	gw->ike_arg = arg;

@@ -97,6 +97,9 @@ typedef void (*gw_ike_fn)(void *arg, const struct gw_path *path, const uint8_t *
 			  size_t len);
 /* Called from the main loop for every IKE message (marker removed). */
 void gw_set_ike_handler(struct gw *gw, gw_ike_fn fn, void *arg);
+/* `fn` runs in the loop when a packet took an SA past a byte/packet
+ * lifetime (see gw_dp_set_expiry). */
+void gw_set_expiry_handler(struct gw *gw, void (*fn)(void *arg), void *arg);
 /* Sends an IKE message; returns 0 or a negative errno. */
 int gw_send_ike(struct gw *gw, const struct gw_path *path, const uint8_t *msg, size_t len);
 /* Sends a NAT keepalive (0xff) from the NAT-T socket to path->peer. */

@@ -250,7 +250,7 @@ struct gw_dp {
 	_Atomic uint64_t epoch;
 	struct worker tx_w, rx_w;
 	int stop_fd;			/* eventfd: workers exit */
-	int ike_fd;			/* eventfd: IKE messages queued for the loop */
+	int ike_fd;			/* eventfd: IKE messages queued or SA expiries noted, for the loop */
 	struct io_watch *ike_w, *tun_w, *udp_w;
 	bool started;
 	bool gso_ok;
@@ -259,7 +259,33 @@ struct gw_dp {
 	struct rx_ctx rx;
 	struct ike_slot *ike;		/* SPSC ring RX thread -> loop */
 	_Atomic unsigned ike_head, ike_tail;
+	/* A worker saw an SA expire (soft or hard): the loop calls expiry(). */
+	_Atomic bool expiry_pending;
+	void (*expiry)(void *arg);
+	void *expiry_arg;
 };
+
+/* Called by the thread that owns `sa` (TX for outbound, RX for inbound)
+ * after a packet: wakes the loop the first time the SA reaches each
+ * expiry state (ike_fd doubles as the loop's wake-up). */
+static void note_expiry(struct gw_dp *dp, struct sa *sa)
+{
+	static const uint64_t one = 1;
+
+	if (sa->expiry <= sa->expiry_told)
+		return;
+	sa->expiry_told = sa->expiry;
+	atomic_store(&dp->expiry_pending, true);
+	if (dp->cfg.workers >= 2)
+		(void)!write(dp->ike_fd, &one, sizeof(one));
+}
+
+/* In the loop: tells the owner, once per batch of notes. */
+static void expiry_flush(struct gw_dp *dp)
+{
+	if (atomic_exchange(&dp->expiry_pending, false) && dp->expiry)
+		dp->expiry(dp->expiry_arg);
+}
 
 /* ---- RCU-like publication --------------------------------------------------- */
 
@@ -477,8 +503,10 @@ static void tx_one(struct gw_dp *dp, const struct gw_dp_snap *s, uint8_t *slot, 
 		plen = len - hl;
 	}
 	out = (uint8_t *)payload - esp_header_len(c->out);
-	if (esp_encap(c->out, payload, plen, nh, out, (size_t)(slot + SLOT - out), &olen) !=
-	    ESP_OK) {
+	enum esp_err e = esp_encap(c->out, payload, plen, nh, out, (size_t)(slot + SLOT - out),
+				   &olen);
+	note_expiry(dp, c->out);
+	if (e != ESP_OK) {
 		counter_inc(&c_encap_err);
 		return;
 	}
@@ -759,6 +787,7 @@ static void on_ike_queue(int fd, void *arg)
 			shared_inc(&c_ike_drop);
 		atomic_store(&dp->ike_tail, t + 1);
 	}
+	expiry_flush(dp);
 }
 
 static void rx_ike(struct gw_dp *dp, const struct mmsghdr *m, const uint8_t *buf, size_t len)
@@ -1028,7 +1057,9 @@ static void rx_esp(struct gw_dp *dp, const struct gw_dp_snap *s, uint8_t *buf, s
 		esp_count_error(NULL, len < ESP_HDR_LEN ? ESP_ERR_TRUNCATED : ESP_ERR_UNKNOWN_SPI);
 		return;
 	}
-	if (esp_decap(c->in, buf, len, &r) != ESP_OK)
+	enum esp_err e = esp_decap(c->in, buf, len, &r);
+	note_expiry(dp, c->in);
+	if (e != ESP_OK)
 		return;		/* counted by esp_decap, per SA and globally */
 	if (r.next_header == ESP_NH_NONE)
 		return;		/* dummy packet (RFC 4303 2.6) */
@@ -1092,11 +1123,12 @@ static bool rx_batch(struct gw_dp *dp)
 
 /* ---- workers ---------------------------------------------------------------- */
 
-static void *tx_main(void *arg)
+/* One worker: wait for its input or the stop signal, then drain a few
+ * batches inside a read-side section of the SA snapshot. */
+static void worker_loop(struct worker *w, int fd, bool (*batch)(struct gw_dp *))
 {
-	struct worker *w = arg;
 	struct gw_dp *dp = w->dp;
-	struct pollfd p[2] = { { .fd = dp->cfg.tun_fd, .events = POLLIN },
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
 			       { .fd = dp->stop_fd, .events = POLLIN } };
 
 	for (;;) {
@@ -1105,30 +1137,25 @@ static void *tx_main(void *arg)
 		if (p[1].revents)
 			break;
 		worker_enter(dp, w);
-		for (int k = 0; k < 4 && tx_batch(dp); k++)
+		for (int k = 0; k < 4 && batch(dp); k++)
 			;
 		worker_leave(w);
 	}
+}
+
+static void *tx_main(void *arg)
+{
+	struct worker *w = arg;
+
+	worker_loop(w, w->dp->cfg.tun_fd, tx_batch);
 	return NULL;
 }
 
 static void *rx_main(void *arg)
 {
 	struct worker *w = arg;
-	struct gw_dp *dp = w->dp;
-	struct pollfd p[2] = { { .fd = dp->cfg.udp_fd, .events = POLLIN },
-			       { .fd = dp->stop_fd, .events = POLLIN } };
 
-	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		worker_enter(dp, w);
-		for (int k = 0; k < 4 && rx_batch(dp); k++)
-			;
-		worker_leave(w);
-	}
+	worker_loop(w, w->dp->cfg.udp_fd, rx_batch);
 	return NULL;
 }
 
@@ -1136,6 +1163,7 @@ static void on_tun(int fd, void *arg)
 {
 	(void)fd;
 	tx_batch(arg);
+	expiry_flush(arg);
 }
 
 static void on_udp(int fd, void *arg)
@@ -1143,6 +1171,7 @@ static void on_udp(int fd, void *arg)
 	(void)fd;
 	for (int k = 0; k < 4 && rx_batch(arg); k++)
 		;
+	expiry_flush(arg);
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -1175,6 +1204,12 @@ struct gw_dp *gw_dp_new(const struct gw_dp_config *c)
 	}
 	dp->tx_w.dp = dp->rx_w.dp = dp;
 	return dp;
+}
+
+void gw_dp_set_expiry(struct gw_dp *dp, void (*fn)(void *arg), void *arg)
+{
+	dp->expiry_arg = arg;
+	dp->expiry = fn;
 }
 
 void gw_dp_set_ike(struct gw_dp *dp, gw_ike_fn fn, void *arg)

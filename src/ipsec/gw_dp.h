@@ -77,6 +77,10 @@ int gw_dp_start(struct gw_dp *dp);
 void gw_dp_stop(struct gw_dp *dp);
 void gw_dp_free(struct gw_dp *dp);
 void gw_dp_set_ike(struct gw_dp *dp, gw_ike_fn fn, void *arg);
+/* `fn` runs in the loop soon after a packet took an SA past its soft or
+ * hard byte/packet limit, so that the owner rekeys without waiting for
+ * its next poll. */
+void gw_dp_set_expiry(struct gw_dp *dp, void (*fn)(void *arg), void *arg);
 
 /* Publishes a snapshot with `c` added (the data plane keeps the pointer
  * until gw_dp_remove_child). -EEXIST, -ENOSPC, -ENOMEM. */

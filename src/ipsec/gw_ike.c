@@ -20,8 +20,8 @@
 
 #define MOD "ipsec"
 #define GW_IKE_MAX_CHILDREN GW_DP_MAX_CHILDREN
-/* How often the SAs' byte/packet lifetimes are read. The engine's hard
- * limit is the soft one + 10 %: at high rates that margin goes by fast. */
+/* How often the SAs' lifetimes are read besides the data plane's wake-up
+ * when a packet crosses a byte/packet limit. */
 #define GW_IKE_POLL_MS 100
 
 #define C(var, name, help) static COUNTER_DEFINE(var, "mipsec_ipsec_" name "_total", help)
@@ -333,10 +333,11 @@ static void on_ike(void *arg, const struct gw_path *p, const uint8_t *msg, size_
 	free(copy);
 }
 
-/* Byte and packet lifetimes live in the SAs the workers count on. */
-static void on_poll(void *arg)
+/* Byte and packet lifetimes live in the SAs the workers count on: the
+ * data plane wakes us when a packet crosses one (on_expiry), and a slow
+ * poll backs that up and applies the hard time limit. */
+static void check_lifetimes(struct gw_ike *g)
 {
-	struct gw_ike *g = arg;
 	uint64_t now = mono_ms() / 1000;
 
 	for (size_t i = 0; i < GW_IKE_MAX_CHILDREN; i++) {
@@ -360,6 +361,18 @@ static void on_poll(void *arg)
 			ike_engine_rekey_child(g->e, s->id);
 		}
 	}
+}
+
+static void on_expiry(void *arg)
+{
+	check_lifetimes(arg);
+}
+
+static void on_poll(void *arg)
+{
+	struct gw_ike *g = arg;
+
+	check_lifetimes(g);
 	timer_arm_ms(&g->poll, GW_IKE_POLL_MS);
 }
 
@@ -414,6 +427,7 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 	ike_engine_register_tables(g->e);
 	timer_init(&g->poll, loop, on_poll, g);
 	gw_set_ike_handler(gw, on_ike, g);
+	gw_set_expiry_handler(gw, on_expiry, g);
 	return g;
 }
 
@@ -435,6 +449,7 @@ void gw_ike_free(struct gw_ike *g)
 		return;
 	timer_deinit(&g->poll);
 	gw_set_ike_handler(g->gw, NULL, NULL);
+	gw_set_expiry_handler(g->gw, NULL, NULL);
 	ike_engine_free(g->e);
 	for (size_t i = 0; i < GW_IKE_MAX_CHILDREN; i++)
 		if (g->ch[i].id)

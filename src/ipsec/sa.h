@@ -120,6 +120,9 @@ struct sa {
 	struct sa_lifetime soft, hard;
 	uint64_t created_s;
 	enum sa_expiry expiry;
+	/* The highest expiry state the packet path has already reported to
+	 * the SA's owner (a data plane wakes its owner once per state). */
+	enum sa_expiry expiry_told;
 
 	struct ip_addr src, dst;
 	struct sa_stats stats;

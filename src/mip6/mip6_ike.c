@@ -17,6 +17,7 @@
 #include "ikev2/ike.h"
 #include "ipsec/spd.h"
 #include "net/loop.h"
+#include "net/udp.h"
 #include "wire/ikev2.h"
 
 #define MOD "mip6-ike"
@@ -230,25 +231,6 @@ void mip6_ike_config_free(struct mip6_ike_config *c)
 
 /* ---- sockets ---- */
 
-static void sa_of(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *ss,
-		  socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		s->sin_addr = a->v4;
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		s->sin6_addr = a->v6;
-		*len = sizeof(*s);
-	}
-}
-
 /* `marker`: an IKE message on port 4500 gets the non-ESP marker, a NAT
  * keepalive does not. */
 static void send_dgram(struct mip6_ike *m, const struct ike_path *path, bool marker,
@@ -267,7 +249,7 @@ static void send_dgram(struct mip6_ike *m, const struct ike_path *path, bool mar
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	char ab[INET6_ADDRSTRLEN];
 
-	sa_of(&path->remote, path->rport, &ss, &sl);
+	sl = udp_sockaddr(&path->remote, path->rport, &ss);
 	mh.msg_name = &ss;
 	mh.msg_namelen = sl;
 	memset(&cb, 0, sizeof(cb));
@@ -395,7 +377,7 @@ static int open_sock(int family, uint16_t port, uint32_t fwmark, char *err, size
 		close(fd);
 		return -1;
 	}
-	sa_of(&any, port, &ss, &sl);
+	sl = udp_sockaddr(&any, port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		snprintf(err, errlen, "bind UDP %s port %u: %s", family == AF_INET ? "IPv4" : "IPv6",
 			 port, strerror(errno));

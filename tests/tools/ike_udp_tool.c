@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../unit/ike_pair.h"
+#include "net/udp.h"
 #include "wire/ikev2.h"
 
 struct udp_side {
@@ -27,28 +28,7 @@ struct udp_side {
 	struct loop *loop;
 };
 
-static void sa_of(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *ss,
-		  socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		s->sin_addr = a->v4;
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		s->sin6_addr = a->v6;
-		*len = sizeof(*s);
-	}
-}
-
-static void udp_send(void *arg, const struct ike_path *path, const uint8_t *msg, size_t len)
+static void tool_send(void *arg, const struct ike_path *path, const uint8_t *msg, size_t len)
 {
 	struct udp_side *u = arg;
 	bool natt = path->lport == IKEV2_NATT_PORT;
@@ -56,7 +36,7 @@ static void udp_send(void *arg, const struct ike_path *path, const uint8_t *msg,
 	socklen_t sl;
 	uint8_t buf[65536];
 
-	sa_of(&path->remote, path->rport, &ss, &sl);
+	sl = udp_sockaddr(&path->remote, path->rport, &ss);
 	if (natt) {
 		memset(buf, 0, 4);
 		memcpy(buf + 4, msg, len);
@@ -135,7 +115,7 @@ static int bind_udp(const struct ip_addr *a, uint16_t port)
 	socklen_t sl;
 	int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
-	sa_of(a, port, &ss, &sl);
+	sl = udp_sockaddr(a, port, &ss);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl)) {
 		fprintf(stderr, "bind port %u: %s\n", port, strerror(errno));
@@ -147,7 +127,7 @@ static int bind_udp(const struct ip_addr *a, uint16_t port)
 int main(int argc, char **argv)
 {
 	static struct ike_config cfg;
-	struct ike_ops ops = { .send = udp_send, .child_up = ev_child_up,
+	struct ike_ops ops = { .send = tool_send, .child_up = ev_child_up,
 			       .child_down = ev_child_down, .ike_up = ev_ike_up,
 			       .ike_down = ev_ike_down };
 	struct udp_side u = { 0 };

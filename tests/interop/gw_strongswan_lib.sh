@@ -130,7 +130,10 @@ ss_b_addrs() {
 	nsx b ip addr add fd10::2/128 dev lo nodad
 }
 
-ping_run() { nsx "$1" ping -n -i 0.02 -W 1 -w "$4" -I "$2" "$3" > "$5" 2>&1 & }
+# ping_run NODE SRC DST SECONDS OUT: 50 echo requests a second in the
+# background; a count (not a deadline) so that the last replies are waited
+# for instead of counted lost when the deadline cuts them off in flight.
+ping_run() { nsx "$1" ping -n -i 0.02 -W 1 -c $(($4 * 50)) -I "$2" "$3" > "$5" 2>&1 & }
 lost() {	# lost OUT: transmitted - received
 	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$1" |
 		{ read -r t r; echo $((t - r)); }

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/keylog.h"
 #include "core/log.h"
 
 struct ctr_def {
@@ -588,6 +589,7 @@ void ike_engine_free(struct ike_engine *e)
 		table_unregister(&e->t_child);
 	}
 	timer_deinit(&e->cookie_timer);
+	keylog_close(e->dtable_log);
 	if (e->have_creds)
 		ike_creds_free(&e->creds);
 	OPENSSL_cleanse(e->cookie_secret, sizeof(e->cookie_secret));

@@ -216,6 +216,8 @@ struct ike_sa {
 	struct timer rtx, rekey, dpd, expire, natka;
 };
 
+struct keylog;
+
 struct ike_engine {
 	struct loop *loop;
 	const struct ike_config *cfg;
@@ -234,6 +236,7 @@ struct ike_engine {
 	char label[48];
 	struct table t_ike, t_child;
 	bool tables;
+	struct keylog *dtable_log;	/* cfg->decryption_table */
 	uint8_t buf[IKE_MSG_MAX];	/* scratch for building */
 	uint8_t plain[IKE_MSG_MAX];	/* scratch for inner chains */
 };

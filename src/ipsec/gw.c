@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/keylog.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "daemon/daemon.h"
@@ -63,6 +64,7 @@ struct gw {
 	int ike_fd, natt_fd;
 	struct io_watch *ike_w;
 	struct gw_dp *dp;
+	struct keylog *esp_log;		/* esp_sa_file */
 	struct sad *sad;
 	gw_ike_fn ike_fn;
 	void *ike_arg;
@@ -209,7 +211,7 @@ static void write_esp_sa(struct gw *gw)
 {
 	if (!gw->cfg || !gw->cfg->esp_sa_file[0])
 		return;
-	if (sad_write_esp_sa_file(gw->sad, gw->cfg->esp_sa_file) < 0)
+	if (sad_keylog(gw->sad, &gw->esp_log, gw->cfg->esp_sa_file, false) < 0)
 		log_warn(MOD, "cannot write esp_sa file path=%s err=\"%s\"",
 			 gw->cfg->esp_sa_file, strerror(errno));
 }
@@ -667,6 +669,7 @@ static void gw_destroy(void *inst)
 	if (gw->has_tun)
 		tun_close(&gw->tun);
 	sad_free(gw->sad);
+	keylog_close(gw->esp_log);
 	free(gw->ike_buf);
 	if (gw->cfg)
 		gw_config_free(gw->cfg);

@@ -107,9 +107,11 @@ bool mip6_sec_move(struct mip6_sec *s, const struct in6_addr *hoa, const struct 
  * address with an IPv4 CoA; HA: its own address). False when no set. */
 bool mip6_sec_home_agent(struct mip6_sec *s, const struct in6_addr *hoa, const struct ip_addr *ha);
 
-/* Writes the esp_sa records (Wireshark UAT, addresses wildcarded so that
- * they match whatever the care-of address was) to `path`. */
-int mip6_sec_export(const struct mip6_sec *s, const char *path);
+/* Adds the esp_sa records (Wireshark UAT, addresses wildcarded so that
+ * they match whatever the care-of address was) to the key log at `path`:
+ * truncated on the first call, it then keeps the records of every SA
+ * since, rekeyed ones included (core/keylog.h). */
+int mip6_sec_export(struct mip6_sec *s, const char *path);
 
 /* ---- outbound ---- */
 

@@ -106,6 +106,27 @@ has_addr() {
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# listening NODE PATTERN: a TCP socket on NODE listens where PATTERN says.
+listening() { nsx "$1" ss -Hltn | grep -q -- "$2"; }
+
+# tcp_copy FROM TO FAMILY DST PORT SRC FILE SECONDS: FILE over one TCP
+# connection from FROM (bound to SRC unless empty) to DST:PORT in TO
+# (FAMILY 4 or 6; an IPv6 DST in brackets) within SECONDS; checks the send
+# and that TO received the same bytes.
+tcp_copy() {
+	local from=$1 to=$2 fam=$3 dst=$4 port=$5 src=$6 file=$7 secs=$8 srv
+	local got=$LAB_STATE/recv-$port.bin
+	rm -f "$got"
+	nsx "$to" timeout $((secs + 10)) socat -u "TCP$fam-LISTEN:$port,bind=$dst,reuseaddr" \
+		"CREATE:$got" &
+	srv=$!
+	wait_for 5 "$to listens on $port" listening "$to" ":$port"
+	check "send $(stat -c %s "$file") bytes $from -> $to (IPv$fam)" nsx "$from" \
+		timeout "$secs" socat -u "OPEN:$file" "TCP$fam:$dst:$port${src:+,bind=$src}"
+	wait $srv || true
+	check "$from -> $to (IPv$fam) content intact" cmp -s "$file" "$got"
+}
+
 finish() {
 	if [ "$LAB_FAILS" -gt 0 ]; then
 		printf 'RESULT: %d of %d checks failed\n' "$LAB_FAILS" "$LAB_CHECKS"

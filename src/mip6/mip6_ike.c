@@ -34,6 +34,10 @@ static COUNTER_DEFINE(c_child_bad, "mipsec_mip6_ike_children_refused_total",
 		      "IKE CHILD SAs not installed: no single home address in the selectors, or the data plane refused them");
 static COUNTER_DEFINE(c_rx_keepalive, "mipsec_mip6_ike_natt_keepalives_total",
 		      "NAT keepalives (a single 0xff octet, RFC 3948 2.3) received on UDP 4500");
+static COUNTER_DEFINE(c_life_soft, "mipsec_mip6_ike_lifetime_rekeys_total",
+		      "CHILD SAs rekeyed because an SA reached its soft byte or packet lifetime");
+static COUNTER_DEFINE(c_life_hard, "mipsec_mip6_ike_lifetime_deletes_total",
+		      "CHILD SAs deleted because an SA reached its hard lifetime");
 static COUNTER_DEFINE(c_rx_bad, "mipsec_mip6_ike_rx_dropped_total",
 		      "Datagrams on UDP 500/4500 dropped before the engine (short, ESP on 4500, no local address)");
 
@@ -53,6 +57,8 @@ void mip6_ike_counters_register(void)
 	counter_register(&c_child_bad);
 	counter_register(&c_rx_bad);
 	counter_register(&c_rx_keepalive);
+	counter_register(&c_life_soft);
+	counter_register(&c_life_hard);
 	pad_stats_register();
 }
 
@@ -62,8 +68,13 @@ struct child_map {
 	uint32_t ike_id;
 	struct in6_addr hoa;
 	enum mip6_sec_kind kind;
-	uint32_t spi_in;
+	uint32_t spi_in, spi_out;
+	bool rekey_asked;		/* soft lifetime reached, rekey started */
 };
+
+/* Byte and packet lifetimes are counted where the packets are: the packet
+ * that crosses one wakes us (on_sa_expiry); a slow poll backs that up. */
+#define LIFETIME_POLL_MS 1000
 
 #define MAX_CHILDREN 1024
 
@@ -89,6 +100,7 @@ struct mip6_ike {
 	struct in6_addr hoa;
 	struct ip_addr ha, coa;
 	struct timer kick;		/* mh_down, outside the engine's callbacks */
+	struct timer life;		/* lifetime poll, while there are children */
 	struct in6_addr kick_hoa;
 };
 
@@ -542,7 +554,10 @@ static void ev_child_up(void *arg, const struct ike_child_info *c)
 		return;
 	}
 	m->ch[m->n_ch++] = (struct child_map){ .id = c->id, .ike_id = c->ike_id, .hoa = hoa,
-					       .kind = kind, .spi_in = c->spi_in };
+					       .kind = kind, .spi_in = c->spi_in,
+					       .spi_out = c->spi_out };
+	if (!timer_pending(&m->life))
+		timer_arm_ms(&m->life, LIFETIME_POLL_MS);
 	counter_inc(&c_child_up);
 	log_info(MOD, "CHILD SA installed hoa=%s kind=%s child=%u ike=%u spi_in=0x%08x spi_out=0x%08x%s",
 		 inet_ntop(AF_INET6, &hoa, hb, sizeof(hb)), kind == MIP6_SEC_MH ? "transport" : "tunnel",
@@ -572,6 +587,42 @@ static void ev_child_down(void *arg, uint32_t id)
 	}
 	*cm = m->ch[--m->n_ch];
 	export_sas(m);
+}
+
+static void on_life(void *arg)
+{
+	struct mip6_ike *m = arg;
+	uint64_t now = mono_ms() / 1000;
+
+	/* The engine's calls below may remove entries (child_down): walk
+	 * by id, backwards, so that a removal only moves a visited entry. */
+	for (size_t i = m->n_ch; i-- > 0;) {
+		struct child_map *cm = &m->ch[i];
+		enum sa_expiry x = mip6_sec_pair_expiry(m->sec, cm->spi_in, cm->spi_out, now);
+		uint32_t id = cm->id, spi = cm->spi_in;
+
+		if (x == SA_HARD) {
+			counter_inc(&c_life_hard);
+			log_notice(MOD, "child=%u spi_in=0x%08x hard lifetime reached: deleting", id, spi);
+			ike_engine_delete_child(m->e, id);
+		} else if (x == SA_SOFT && !cm->rekey_asked) {
+			counter_inc(&c_life_soft);
+			cm->rekey_asked = true;
+			log_info(MOD, "child=%u spi_in=0x%08x soft lifetime reached: rekeying", id, spi);
+			ike_engine_rekey_child(m->e, id);
+		}
+		if (i > m->n_ch)
+			i = m->n_ch;
+	}
+	if (m->n_ch)
+		timer_arm_ms(&m->life, LIFETIME_POLL_MS);
+}
+
+static void on_sa_expiry(void *arg)
+{
+	struct mip6_ike *m = arg;
+
+	timer_arm_ms(&m->life, 0);
 }
 
 static void on_kick(void *arg)
@@ -717,6 +768,8 @@ struct mip6_ike *mip6_ike_new(struct loop *loop, enum mip6_sec_side side,
 	for (int i = 0; i < 4; i++)
 		m->fd[i] = -1;
 	timer_init(&m->kick, loop, on_kick, m);
+	timer_init(&m->life, loop, on_life, m);
+	mip6_sec_set_expiry_handler(sec, on_sa_expiry, m);
 	for (size_t i = 0; side == MIP6_SEC_HA && i < cfg->ike.n_peers && i < 8; i++)
 		if (cfg->auto_children[i])
 			auto_children_ha(&cfg->ike.peers[i]);
@@ -763,6 +816,8 @@ void mip6_ike_free(struct mip6_ike *m, bool graceful)
 		ike_engine_free(m->e);
 	}
 	timer_deinit(&m->kick);
+	timer_deinit(&m->life);
+	mip6_sec_set_expiry_handler(m->sec, NULL, NULL);
 	for (int i = 0; i < 4; i++) {
 		if (m->w[i])
 			io_watch_del(m->w[i]);

@@ -75,6 +75,7 @@ struct set_priv {
 	struct spi_link in_mh, in_tun;
 	struct old_in *old;
 	size_t n_old;
+	struct mip6_sec *owner;
 };
 
 struct mip6_sec {
@@ -86,6 +87,8 @@ struct mip6_sec {
 	struct table tbl;
 	char table_name[32];
 	struct keylog *export;		/* mip6_sec_export() */
+	void (*expiry_cb)(void *);
+	void *expiry_arg;
 };
 
 static unsigned hoa_hash(const struct in6_addr *a)
@@ -210,6 +213,23 @@ struct mip6_sec_set *mip6_sec_find(const struct mip6_sec *s, const struct in6_ad
 
 size_t mip6_sec_count(const struct mip6_sec *s) { return s->count; }
 
+static void set_ends(struct sa *sa, const struct ip_addr *src, const struct ip_addr *dst);
+
+static struct mip6_sec_set *set_create(struct mip6_sec *s, const struct in6_addr *hoa)
+{
+	struct set_priv *p = calloc(1, sizeof(*p));
+	unsigned h = hoa_hash(hoa);
+
+	if (!p)
+		return NULL;
+	p->owner = s;
+	p->pub.hoa = *hoa;
+	p->pub.next = s->by_hoa[h];
+	s->by_hoa[h] = &p->pub;
+	s->count++;
+	return &p->pub;
+}
+
 static struct sa *make_sa(const struct sa_params *src, enum sa_dir dir, enum sa_mode mode,
 			  const char *what, char *err, size_t errlen)
 {
@@ -274,21 +294,12 @@ int mip6_sec_install(struct mip6_sec *s, const struct in6_addr *hoa,
 			return -1;
 		}
 	}
-	if (!set) {
-		struct set_priv *p = calloc(1, sizeof(*p));
-		if (!p) {
-			free_all(v, 4);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		set = &p->pub;
-		set->hoa = *hoa;
-		unsigned h = hoa_hash(hoa);
-		set->next = s->by_hoa[h];
-		s->by_hoa[h] = set;
-		s->count++;
-	} else {
+	if (set) {
 		set_drop_sas(s, set);	/* a rekey: the old SAs go */
+	} else if (!(set = set_create(s, hoa))) {
+		free_all(v, 4);
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	struct set_priv *p = (struct set_priv *)set;
 	set->mh_in = v[0];
@@ -311,22 +322,6 @@ int mip6_sec_install(struct mip6_sec *s, const struct in6_addr *hoa,
 	p->in_tun.next = s->by_spi[spi_hash(p->in_tun.spi)];
 	s->by_spi[spi_hash(p->in_tun.spi)] = &p->in_tun;
 	return 0;
-}
-
-static void set_ends(struct sa *sa, const struct ip_addr *src, const struct ip_addr *dst);
-
-static struct mip6_sec_set *set_create(struct mip6_sec *s, const struct in6_addr *hoa)
-{
-	struct set_priv *p = calloc(1, sizeof(*p));
-	unsigned h = hoa_hash(hoa);
-
-	if (!p)
-		return NULL;
-	p->pub.hoa = *hoa;
-	p->pub.next = s->by_hoa[h];
-	s->by_hoa[h] = &p->pub;
-	s->count++;
-	return &p->pub;
 }
 
 static void spi_link_add(struct mip6_sec *s, struct spi_link *l)
@@ -469,6 +464,17 @@ bool mip6_sec_remove_pair(struct mip6_sec *s, const struct in6_addr *hoa, uint32
 	return found;
 }
 
+enum sa_expiry mip6_sec_pair_expiry(struct mip6_sec *s, uint32_t spi_in, uint32_t spi_out,
+				    uint64_t now_s)
+{
+	struct sa *in = sad_lookup(s->sad, spi_in, SA_DIR_IN);
+	struct sa *out = sad_lookup(s->sad, spi_out, SA_DIR_OUT);
+	enum sa_expiry a = in ? sa_poll(in, now_s) : SA_LIVE;
+	enum sa_expiry b = out ? sa_poll(out, now_s) : SA_LIVE;
+
+	return a > b ? a : b;
+}
+
 bool mip6_sec_remove(struct mip6_sec *s, const struct in6_addr *hoa)
 {
 	struct mip6_sec_set **pp = &s->by_hoa[hoa_hash(hoa)];
@@ -554,6 +560,28 @@ static void set_payload_len(uint8_t *buf, size_t total)
 	buf[5] = (uint8_t)pl;
 }
 
+void mip6_sec_set_expiry_handler(struct mip6_sec *s, void (*cb)(void *), void *arg)
+{
+	s->expiry_cb = cb;
+	s->expiry_arg = arg;
+}
+
+/* The packet that made `sa` cross a byte or packet limit tells the owner
+ * once per limit, at once rather than at its next poll. */
+static void note_expiry(struct mip6_sec *s, struct sa *sa)
+{
+	if (sa->expiry <= sa->expiry_told)
+		return;
+	sa->expiry_told = sa->expiry;
+	if (s->expiry_cb)
+		s->expiry_cb(s->expiry_arg);
+}
+
+static struct mip6_sec *set_owner(struct mip6_sec_set *set)
+{
+	return ((struct set_priv *)set)->owner;
+}
+
 int mip6_sec_protect_mh(struct mip6_sec_set *set, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct ipv6_chain c;
@@ -572,6 +600,7 @@ int mip6_sec_protect_mh(struct mip6_sec_set *set, uint8_t *buf, size_t cap, size
 		log_debug(MOD, "cannot protect a Mobility Header err=\"%s\"", esp_strerror(e));
 		return -1;
 	}
+	note_expiry(set_owner(set), set->mh_out);
 	*nh_byte(buf, &c) = PROTO_ESP;
 	*len = c.off + elen;
 	set_payload_len(buf, *len);
@@ -610,6 +639,7 @@ int mip6_sec_protect_tun(struct mip6_sec_set *set, uint8_t *buf, size_t cap, siz
 		log_debug(MOD, "cannot protect a tunnelled packet err=\"%s\"", esp_strerror(e));
 		return -1;
 	}
+	note_expiry(set_owner(set), set->tun_out);
 	struct ipv6_hdr h = { .payload_length = (uint16_t)elen, .next_header = PROTO_ESP,
 			      .hop_limit = 64, .src = src, .dst = dst };
 	if (ipv6_build(buf + start, IPV6_HDR_LEN, &h, &werr) < 0) {
@@ -660,6 +690,7 @@ int mip6_sec_unprotect(struct mip6_sec *s, uint8_t *buf, size_t len, const struc
 		counter_inc(&c_rx_esp_err);
 		return -1;
 	}
+	note_expiry(s, sa);
 	out->set = l->set;
 	out->kind = l->kind;
 	if (l->kind == MIP6_SEC_TUN) {

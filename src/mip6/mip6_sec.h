@@ -95,6 +95,15 @@ int mip6_sec_install_pair(struct mip6_sec *s, const struct in6_addr *hoa,
 /* Removes the pair whose inbound SPI is `spi_in` (current or kept after a
  * rekey); the set goes when it has no SA left. False when absent. */
 bool mip6_sec_remove_pair(struct mip6_sec *s, const struct in6_addr *hoa, uint32_t spi_in);
+/* The lifetime state of an IKE-installed pair (the worse of its SAs still
+ * in the SAD; SA_LIVE when neither is): byte and packet limits are counted
+ * by the data plane, so the IKE glue polls them to rekey or delete. */
+/* cb(arg) runs from the packet path when an SA crosses a soft or hard
+ * byte/packet limit; the SAs are in use then, so it may only schedule
+ * work (mip6_sec_pair_expiry from a timer). */
+void mip6_sec_set_expiry_handler(struct mip6_sec *s, void (*cb)(void *), void *arg);
+enum sa_expiry mip6_sec_pair_expiry(struct mip6_sec *s, uint32_t spi_in, uint32_t spi_out,
+				    uint64_t now_s);
 struct mip6_sec_set *mip6_sec_find(const struct mip6_sec *s, const struct in6_addr *hoa);
 size_t mip6_sec_count(const struct mip6_sec *s);
 

@@ -138,19 +138,8 @@ lost() {	# lost OUT: transmitted - received
 	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$1" |
 		{ read -r t r; echo $((t - r)); }
 }
-listening() { nsx "$1" ss -ltn | grep -q "$2"; }
 # transfer FROM TO FAMILY DST PORT SRC: 1 MB through the tunnel, compared.
 transfer() {
-	local from=$1 to=$2 fam=$3 dst=$4 port=$5 src=$6 srv
 	[ -f "$LAB_STATE/data.bin" ] || head -c 1000000 /dev/urandom > "$LAB_STATE/data.bin"
-	rm -f "$LAB_STATE/recv-$port.bin"
-	nsx "$to" timeout 30 socat -u "TCP$fam-LISTEN:$port,bind=$dst,reuseaddr" \
-		"CREATE:$LAB_STATE/recv-$port.bin" &
-	srv=$!
-	wait_for 5 "$to listens on $port" listening "$to" ":$port"
-	check "send 1 MB $from -> $to (IPv$fam)" nsx "$from" timeout 20 socat -u \
-		"OPEN:$LAB_STATE/data.bin" "TCP$fam:$dst:$port,bind=$src"
-	wait $srv || true
-	check "$from -> $to (IPv$fam) content intact" \
-		cmp -s "$LAB_STATE/data.bin" "$LAB_STATE/recv-$port.bin"
+	tcp_copy "$@" "$LAB_STATE/data.bin" 20
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""mip6_ike_topo.py IN.toml OUT.toml PKI_DIR [CHILD_REKEY_S [IKE_REKEY_S]]: the FIG. 1
-Mobile IPv6 lab (fig1-mip6.toml) with RFC 4877 IPsec keyed by IKEv2:
+"""mip6_ike_topo.py IN.toml OUT.toml PKI_DIR [CHILD_REKEY_S [IKE_REKEY_S [CHILD_REKEY_BYTES]]]:
+the FIG. 1 Mobile IPv6 lab (fig1-mip6.toml) with RFC 4877 IPsec keyed by IKEv2:
 
   ha1  ipsec { require = true; ike { gw-a's certificate, peer "mn" from
        anywhere }; pad: ipv6:2001:db8:8::4 -> 2001:db8:8::4 (mn4) and
@@ -17,6 +17,7 @@ def main():
     src, out, pki = sys.argv[1:4]
     rekey = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     ike_rekey = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    rekey_bytes = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     text = open(src).read()
     ha_anchor = "  preference = 10; lifetime = 1200;\n"
     mn_anchor = "  rs_interval_ms = 100;\n"
@@ -26,6 +27,7 @@ def main():
              'esp_proposals = [ "aes128gcm16" ];')
     rk = "child_rekey_time = %d; " % rekey if rekey else ""
     rk += "rekey_time = %d; " % ike_rekey if ike_rekey else ""
+    rk += "child_rekey_bytes = %d; " % rekey_bytes if rekey_bytes else ""
     text = text.replace(ha_anchor, ha_anchor + f"""  ipsec = {{ require = true; esp_sa_file = "@STATE@/@NODE@.esp_sa";
     ike = {{ certificate = "{pki}/gw-a.crt"; private_key = "{pki}/gw-a.key";
       ca = [ "{pki}/ca.crt" ]; local_id = "fqdn:gw-a.mipsec.test";

@@ -106,20 +106,8 @@ check "ping b -> a IPv6" nsx b ping -n -q -c 3 -i 0.2 -W 2 fd10::1
 
 say "TCP transfers"
 head -c 1000000 /dev/urandom > "$LAB_STATE/data.bin"
-listening() { nsx "$1" ss -ltn | grep -q "$2"; }
 # transfer FROM TO FAMILY DST PORT [SRC]: 1 MB through the tunnel, compared.
-transfer() {
-	local from=$1 to=$2 fam=$3 dst=$4 port=$5 bind=${6:+,bind=$6} srv
-	nsx "$to" timeout 90 socat -u "TCP$fam-LISTEN:$port,bind=$dst,reuseaddr" \
-		"CREATE:$LAB_STATE/recv-$port.bin" &
-	srv=$!
-	wait_for 5 "$to listens on $port" listening "$to" ":$port"
-	check "send 1 MB $from -> $to (IPv$fam)" nsx "$from" timeout 60 socat -u \
-		"OPEN:$LAB_STATE/data.bin" "TCP$fam:$dst:$port$bind"
-	wait $srv || true
-	check "$from -> $to (IPv$fam) content intact" \
-		cmp "$LAB_STATE/data.bin" "$LAB_STATE/recv-$port.bin"
-}
+transfer() { tcp_copy "$1" "$2" "$3" "$4" "$5" "${6:-}" "$LAB_STATE/data.bin" 60; }
 # IPv4 and IPv6 each way: b's TSO segmentation and coalescing, both families.
 transfer a b 4 10.10.0.2 7001
 transfer b a 6 '[fd10::1]' 7002

@@ -485,6 +485,73 @@ static void test_pairs_rekey(void **state)
 	pair_free(&p);
 }
 
+static unsigned expiry_calls;
+static void count_expiry(void *arg)
+{
+	(void)arg;
+	expiry_calls++;
+}
+
+/* Byte lifetimes: the packet that crosses the soft limit tells the owner
+ * once, outbound and inbound; the pair reads SOFT, then HARD, and a hard
+ * SA carries no more packets. */
+static void test_pair_byte_lifetime(void **state)
+{
+	struct pair p;
+	struct ip_addr coa = ip6("2001:db8:5b:1::4"), ha = ip6("2001:db8:8::1");
+	struct sa_params mi = par(0x2002, k4, ha, coa), mo = par(0x2001, k3, coa, ha);
+	struct sa_params hi = par(0x2001, k3, coa, ha), ho = par(0x2002, k4, ha, coa);
+	uint8_t a[256];
+	size_t o, n;
+	struct mip6_sec_rx r;
+	char err[160];
+	(void)state;
+
+	p.hoa = a6("2001:db8:8::4");
+	p.haa = ha.v6;
+	p.coa = coa.v6;
+	p.mn = mip6_sec_new(MIP6_SEC_MN, NULL);
+	p.ha = mip6_sec_new(MIP6_SEC_HA, NULL);
+	mo.soft.bytes = 100;	/* two 48-byte packets stay under, the third crosses */
+	mo.hard.bytes = 200;
+	hi.soft.bytes = 100;
+	assert_int_equal(mip6_sec_install_pair(p.mn, &p.hoa, MIP6_SEC_TUN, &mi, &mo, err, sizeof(err)), 0);
+	assert_int_equal(mip6_sec_install_pair(p.ha, &p.hoa, MIP6_SEC_TUN, &hi, &ho, err, sizeof(err)), 0);
+	p.mset = mip6_sec_find(p.mn, &p.hoa);
+	p.hset = mip6_sec_find(p.ha, &p.hoa);
+	mip6_sec_set_expiry_handler(p.mn, count_expiry, NULL);
+	mip6_sec_set_expiry_handler(p.ha, count_expiry, NULL);
+	expiry_calls = 0;
+	for (int i = 0; i < 2; i++) {
+		tun_packet(p.mset, &p, a, sizeof(a), &o, &n, (uint8_t)i);
+		assert_int_equal(rx(p.ha, a + o, n, &r), 0);
+	}
+	assert_int_equal(expiry_calls, 0);
+	assert_int_equal(mip6_sec_pair_expiry(p.mn, 0x2002, 0x2001, 0), SA_LIVE);
+	tun_packet(p.mset, &p, a, sizeof(a), &o, &n, 3);
+	assert_int_equal(expiry_calls, 1);		/* MN outbound: soft */
+	assert_int_equal(rx(p.ha, a + o, n, &r), 0);
+	assert_int_equal(expiry_calls, 2);		/* HA inbound: soft */
+	assert_int_equal(mip6_sec_pair_expiry(p.mn, 0x2002, 0x2001, 0), SA_SOFT);
+	assert_int_equal(mip6_sec_pair_expiry(p.ha, 0x2001, 0x2002, 0), SA_SOFT);
+	tun_packet(p.mset, &p, a, sizeof(a), &o, &n, 4);
+	assert_int_equal(expiry_calls, 2);		/* told once per limit */
+	tun_packet(p.mset, &p, a, sizeof(a), &o, &n, 5);
+	assert_int_equal(expiry_calls, 3);		/* MN outbound: hard */
+	assert_int_equal(mip6_sec_pair_expiry(p.mn, 0x2002, 0x2001, 0), SA_HARD);
+	o = n = 0;
+	uint8_t b[256];
+	struct wire_error werr;
+	struct in6_addr cn = a6("2001:db8:7::c");
+	struct ipv6_hdr h = { .payload_length = 8, .next_header = PROTO_NONE, .hop_limit = 64,
+			      .src = p.hoa.s6_addr, .dst = cn.s6_addr };
+	assert_int_equal(ipv6_build(b + 64, 48, &h, &werr), 40);
+	assert_int_equal(mip6_sec_protect_tun(p.mset, b, sizeof(b), 64, 48, p.coa.s6_addr,
+					      p.haa.s6_addr, &o, &n), -1);
+	assert_int_equal(mip6_sec_pair_expiry(p.mn, 0x9999, 0x9998, 0), SA_LIVE);	/* unknown */
+	pair_free(&p);
+}
+
 static int ike_parse(const char *text, enum mip6_sec_side side, struct mip6_ike_config **out,
 		     struct cfg_ctx *ctx)
 {
@@ -558,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_install_errors),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_pairs_rekey),
+		cmocka_unit_test(test_pair_byte_lifetime),
 		cmocka_unit_test(test_ike_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

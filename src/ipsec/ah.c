@@ -90,7 +90,7 @@ void ah_count_error(struct sa *sa, enum ah_err e)
 	default:		c = &ctr_other; break;
 	}
 	counter_inc(c);
-	(*v)++;
+	SA_PUT(*v, *v + 1);	/* the SA's owner thread: one writer */
 }
 
 static enum ah_err fail(struct sa *sa, enum ah_err e)
@@ -455,7 +455,7 @@ enum ah_err ah_encap(struct sa *sa, uint8_t *pkt, size_t len, size_t cap, size_t
 	memcpy(pkt + p.off + AH_HDR_LEN, icv, SA_ICV_LEN);
 	if (p.family == AF_INET)
 		v4_checksum(pkt);
-	sa->seq = seq;
+	SA_PUT(sa->seq, seq);
 	sa_account(sa, len);
 	counter_inc(&ctr_encap);
 	*out_len = p.end;

@@ -86,7 +86,7 @@ void esp_count_error(struct sa *sa, enum esp_err e)
 	/* Encap (TX thread) and decap (RX thread) share some of these
 	 * (expired, other): an atomic add, off the fast path anyway. */
 	__atomic_fetch_add(&c->value, 1, __ATOMIC_RELAXED);
-	(*v)++;
+	SA_PUT(*v, *v + 1);	/* the SA's owner thread: one writer */
 }
 
 static enum esp_err fail(struct sa *sa, enum esp_err e)
@@ -238,7 +238,7 @@ enum esp_err esp_encap(struct sa *sa, const uint8_t *payload, size_t len,
 			return fail(sa, ESP_ERR_CRYPTO);
 		sa_hmac(sa, out, hdr + ct_len, hi, sa->esn ? 4 : 0, icv);
 	}
-	sa->seq = seq;
+	SA_PUT(sa->seq, seq);
 	sa_account(sa, len);
 	counter_inc(&ctr_encap);
 	*out_len = total;

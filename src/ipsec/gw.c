@@ -624,8 +624,11 @@ static json_t *gw_dump(void *inst)
 
 	for (size_t i = 0; i < gw->n_children; i++) {
 		const struct gw_dp_child *c = gw->children[i].dc;
+		struct sa_snapshot in, out;	/* the workers may be counting */
 		char sin[11], sout[11];
 
+		sa_snapshot(c->in, &in);
+		sa_snapshot(c->out, &out);
 		snprintf(sin, sizeof(sin), "0x%08x", c->in->spi);
 		snprintf(sout, sizeof(sout), "0x%08x", c->out->spi);
 		json_array_append_new(ch, json_pack(
@@ -633,12 +636,12 @@ static json_t *gw_dump(void *inst)
 			"spi_in", sin, "spi_out", sout,
 			"peer", ip_addr_fmt(&c->peer, b, sizeof(b)), "peer_port", c->peer_port,
 			"mode", sa_mode_name(c->mode),
-			"packets_in", (json_int_t)c->in->stats.packets,
-			"packets_out", (json_int_t)c->out->stats.packets,
-			"bytes_in", (json_int_t)c->in->stats.bytes,
-			"bytes_out", (json_int_t)c->out->stats.bytes,
-			"replay", (json_int_t)c->in->stats.replay,
-			"auth_fail", (json_int_t)c->in->stats.auth_fail));
+			"packets_in", (json_int_t)in.stats.packets,
+			"packets_out", (json_int_t)out.stats.packets,
+			"bytes_in", (json_int_t)in.stats.bytes,
+			"bytes_out", (json_int_t)out.stats.bytes,
+			"replay", (json_int_t)in.stats.replay,
+			"auth_fail", (json_int_t)in.stats.auth_fail));
 	}
 	return json_pack("{s:b, s:s, s:i, s:i, s:i, s:o, s:o, s:o}", "started", gw->started,
 			 "tun", gw->cfg->tun, "tun_mtu", (int)gw->cfg->tun_mtu,

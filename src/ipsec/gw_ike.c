@@ -346,7 +346,8 @@ static void check_lifetimes(struct gw_ike *g)
 
 		if (!s->id || !(c = gw_child_get(g->gw, s->spi_in)))
 			continue;
-		enum sa_expiry a = sa_poll(c->in, now), b = sa_poll(c->out, now);
+		/* peek: the SAs belong to the worker threads */
+		enum sa_expiry a = sa_expiry_peek(c->in, now), b = sa_expiry_peek(c->out, now);
 		enum sa_expiry x = a > b ? a : b;
 		if (x == SA_HARD) {
 			counter_inc(&c_ike_hard);

@@ -255,37 +255,68 @@ static bool over(uint64_t limit, uint64_t v)
 
 /* RFC 4303 §3.3.3: the sequence counter must never cycle, so an outbound
  * SA without ESN asks for its rekey while 2^20 numbers are left. */
-static bool seq_running_out(const struct sa *sa)
+static bool seq_running_out(const struct sa *sa, uint64_t seq)
 {
-	return sa->dir == SA_DIR_OUT && !sa->esn && sa->seq >= SA_SEQ_SOFT_LIMIT;
+	return sa->dir == SA_DIR_OUT && !sa->esn && seq >= SA_SEQ_SOFT_LIMIT;
 }
 
-static void reevaluate(struct sa *sa, uint64_t age)
+/* The expiry state the limits give at `age`, from state `cur` on. */
+static enum sa_expiry evaluate(const struct sa *sa, enum sa_expiry cur, uint64_t packets,
+			       uint64_t bytes, uint64_t seq, uint64_t age)
 {
-	const struct sa_stats *s = &sa->stats;
-
-	if (over(sa->hard.bytes, s->bytes) || over(sa->hard.packets, s->packets) ||
+	if (over(sa->hard.bytes, bytes) || over(sa->hard.packets, packets) ||
 	    over(sa->hard.seconds, age))
-		sa->expiry = SA_HARD;
-	else if (sa->expiry == SA_LIVE &&
-		 (over(sa->soft.bytes, s->bytes) || over(sa->soft.packets, s->packets) ||
-		  over(sa->soft.seconds, age) || seq_running_out(sa)))
-		sa->expiry = SA_SOFT;
+		return SA_HARD;
+	if (cur == SA_LIVE &&
+	    (over(sa->soft.bytes, bytes) || over(sa->soft.packets, packets) ||
+	     over(sa->soft.seconds, age) || seq_running_out(sa, seq)))
+		return SA_SOFT;
+	return cur;
+}
+
+static uint64_t age_at(const struct sa *sa, uint64_t now_s)
+{
+	return now_s > sa->created_s ? now_s - sa->created_s : 0;
 }
 
 enum sa_expiry sa_poll(struct sa *sa, uint64_t now_s)
 {
-	reevaluate(sa, now_s > sa->created_s ? now_s - sa->created_s : 0);
+	SA_PUT(sa->expiry, evaluate(sa, sa->expiry, sa->stats.packets, sa->stats.bytes, sa->seq,
+				    age_at(sa, now_s)));
 	return sa->expiry;
+}
+
+enum sa_expiry sa_expiry_peek(const struct sa *sa, uint64_t now_s)
+{
+	struct sa_snapshot v;
+
+	sa_snapshot(sa, &v);
+	return evaluate(sa, v.expiry, v.stats.packets, v.stats.bytes, v.seq, age_at(sa, now_s));
+}
+
+void sa_snapshot(const struct sa *sa, struct sa_snapshot *out)
+{
+	const struct sa_stats *s = &sa->stats;
+
+	out->seq = SA_GET(sa->seq);
+	out->expiry = SA_GET(sa->expiry);
+	out->stats = (struct sa_stats){
+		.packets = SA_GET(s->packets), .bytes = SA_GET(s->bytes),
+		.auth_fail = SA_GET(s->auth_fail), .replay = SA_GET(s->replay),
+		.bad_pad = SA_GET(s->bad_pad), .truncated = SA_GET(s->truncated),
+		.bad_len = SA_GET(s->bad_len), .seq_overflow = SA_GET(s->seq_overflow),
+		.expired = SA_GET(s->expired),
+	};
 }
 
 void sa_account(struct sa *sa, size_t bytes)
 {
-	sa->stats.packets++;
-	sa->stats.bytes += bytes;
+	SA_PUT(sa->stats.packets, sa->stats.packets + 1);
+	SA_PUT(sa->stats.bytes, sa->stats.bytes + bytes);
 	/* Time is only looked at in sa_poll(); age 0 never trips it here. */
 	if (sa->expiry != SA_HARD)
-		reevaluate(sa, 0);
+		SA_PUT(sa->expiry, evaluate(sa, sa->expiry, sa->stats.packets, sa->stats.bytes,
+					    sa->seq, 0));
 }
 
 /* ---- anti-replay (RFC 4303 3.4.3, Appendix A2) ---- */
@@ -343,7 +374,7 @@ void sa_replay_update(struct sa *sa, uint64_t seq)
 		else
 			for (uint64_t b = from + 1; b <= to; b++)
 				sa->replay[b % SA_REPLAY_WORDS] = 0;
-		sa->seq = seq;
+		SA_PUT(sa->seq, seq);
 	}
 	sa->replay[(seq / 64) % SA_REPLAY_WORDS] |= 1ull << (seq % 64);
 }

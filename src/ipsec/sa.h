@@ -17,7 +17,15 @@
  * It is unique per packet (n never repeats within an SA), unpredictable
  * without the IV key (which never leaves the SA and is independent of the
  * traffic keys), and costs one AES block per packet instead of a call to
- * the system random generator. */
+ * the system random generator.
+ *
+ * Threads: the packet path of an SA (sequence number, replay window,
+ * statistics, expiry state) runs in one thread at a time, the SA's owner
+ * (the gateway's TX thread for outbound SAs, its RX thread for inbound
+ * ones). The owner stores the fields other threads look at (seq, stats,
+ * expiry) with relaxed atomic stores (SA_PUT), which cost a plain store;
+ * other threads read them only through sa_snapshot() and
+ * sa_expiry_peek(), which load and never store. */
 #ifndef MIPSEC_IPSEC_SA_H
 #define MIPSEC_IPSEC_SA_H
 
@@ -134,9 +142,24 @@ struct sa *sa_new(const struct sa_params *p, enum sa_new_err *err);
 void sa_free(struct sa *sa);
 const char *sa_new_strerror(enum sa_new_err e);
 
-/* Re-evaluates the time limits (packet and byte limits are checked on
- * every packet) and returns the current expiry state. */
+/* Owner thread: re-evaluates the time limits (packet and byte limits are
+ * checked on every packet) and returns the current expiry state. */
 enum sa_expiry sa_poll(struct sa *sa, uint64_t now_s);
+/* Any thread: the state sa_poll() would return, computed without storing
+ * (a time limit reached is not recorded in the SA: its owner deletes it). */
+enum sa_expiry sa_expiry_peek(const struct sa *sa, uint64_t now_s);
+
+/* Any thread: the fields the owner updates, each read atomically. */
+struct sa_snapshot {
+	uint64_t seq;
+	enum sa_expiry expiry;
+	struct sa_stats stats;
+};
+void sa_snapshot(const struct sa *sa, struct sa_snapshot *out);
+
+/* Owner-thread stores of the fields other threads read. */
+#define SA_PUT(lvalue, v) __atomic_store_n(&(lvalue), (v), __ATOMIC_RELAXED)
+#define SA_GET(lvalue) __atomic_load_n(&(lvalue), __ATOMIC_RELAXED)
 
 /* Accounts one packet of `bytes` payload and updates the expiry state. */
 void sa_account(struct sa *sa, size_t bytes);

@@ -301,11 +301,13 @@ static const char *expiry_name(enum sa_expiry e)
 
 static json_t *sa_json(const struct sa *sa)
 {
-	const struct sa_stats *s = &sa->stats;
+	struct sa_snapshot v;
+	const struct sa_stats *s = &v.stats;
 	char rec[512];
 	struct ws_fields f;
 	json_t *o;
 
+	sa_snapshot(sa, &v);	/* the data-plane threads may be counting */
 	ws_fields(sa, false, &f);
 	sad_esp_sa_record(sa, rec, sizeof(rec));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:I, s:s,"
@@ -315,7 +317,7 @@ static json_t *sa_json(const struct sa *sa)
 		      "mode", sa_mode_name(sa->mode),
 		      "transform", sa_xform_name(sa->xform, sa->enc_key_len),
 		      "esn", sa->esn, "src", f.src, "dst", f.dst,
-		      "seq", (json_int_t)sa->seq, "expiry", expiry_name(sa->expiry),
+		      "seq", (json_int_t)v.seq, "expiry", expiry_name(v.expiry),
 		      "packets", (json_int_t)s->packets, "bytes", (json_int_t)s->bytes,
 		      "auth_fail", (json_int_t)s->auth_fail,
 		      "replay", (json_int_t)s->replay, "bad_padding", (json_int_t)s->bad_pad,

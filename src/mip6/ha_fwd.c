@@ -4,7 +4,6 @@
  * Neighbor Solicitations for it (§10.4.1). Packets read from the TUN are
  * sent to the care-of address in UDP (§10.4.2, RFC 5555 encapsulation). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "mip6/ha_priv.h"
 #include "net/icmp6.h"
 #include "net/netlink.h"
+#include "net/sysctl.h"
 #include "wire/ipv6.h"
 #include "wire/nd.h"
 
@@ -45,21 +45,8 @@ void ha_fwd_counters_register(void)
 		counter_register(all[i]);
 }
 
-static int write_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 int ha_fwd_init(struct ha *ha)
 {
-	char path[128];
 	int rc;
 
 	ha->na_fd = -1;
@@ -72,8 +59,7 @@ int ha_fwd_init(struct ha *ha)
 	if (ha->na_fd < 0)
 		log_warn(MOD, "cannot open NA socket iface=%s err=\"%s\"", ha->cfg->home_link,
 			 strerror(-ha->na_fd));
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/proxy_ndp", ha->cfg->home_link);
-	rc = write_sysctl(path, "1");
+	rc = sysctl_ipv6_if_set(ha->cfg->home_link, "proxy_ndp", '1', &ha->proxy_ndp_saved);
 	if (rc < 0)
 		log_warn(MOD, "cannot enable proxy_ndp iface=%s err=\"%s\"", ha->cfg->home_link,
 			 strerror(-rc));
@@ -85,6 +71,10 @@ void ha_fwd_close(struct ha *ha)
 	if (ha->na_fd >= 0)
 		close(ha->na_fd);
 	ha->na_fd = -1;
+	/* The home link as we found it: no proxy NDP for a stopped HA. */
+	if (ha->proxy_ndp_saved && ha->proxy_ndp_saved != '1')
+		sysctl_ipv6_if_set(ha->cfg->home_link, "proxy_ndp", ha->proxy_ndp_saved, NULL);
+	ha->proxy_ndp_saved = '\0';
 }
 
 /* fe80::<interface identifier of the home address>. */

@@ -38,6 +38,7 @@ struct ha {
 	struct in6_addr anycast[HA_MAX_PREFIXES];
 	uint64_t routes_installed;
 	int na_fd;			/* unsolicited proxy NAs on the home link, -1: none */
+	char proxy_ndp_saved;		/* the home link's proxy_ndp before us, '\0' untouched */
 	uint8_t lladdr[32];		/* home link's hardware address */
 	size_t lladdr_len;
 	struct mip6_sec *sec;		/* RFC 4877 SA sets, NULL: no `ipsec` block */

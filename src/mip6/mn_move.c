@@ -29,6 +29,7 @@
 #include "mip6/mn_priv.h"
 #include "net/icmp6.h"
 #include "net/netlink.h"
+#include "net/sysctl.h"
 #include "wire/icmp6msg.h"
 
 #define MOD "mn"
@@ -215,24 +216,14 @@ bool mn_v4_attach(struct mn *mn)
 	return false;
 }
 
-/* Writes net.ipv6.conf.<if>.<name>; returns the previous value's first
- * character, '\0' when it could not be read. */
+/* Sets net.ipv6.conf.<if>.<name>; returns the value found ('\0' unknown). */
 static char set_sysctl(const char *ifname, const char *name, char value)
 {
-	char path[112], old = '\0';
-	int fd;
+	char old;
+	int rc = sysctl_ipv6_if_set(ifname, name, value, &old);
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, name);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		log_warn(MOD, "cannot set %s iface=%s err=\"%s\"", name, ifname, strerror(errno));
-		return old;
-	}
-	if (read(fd, &old, 1) != 1)
-		old = '\0';
-	if (pwrite(fd, &value, 1, 0) != 1)
-		log_warn(MOD, "cannot set %s iface=%s err=\"%s\"", name, ifname, strerror(errno));
-	close(fd);
+	if (rc < 0)
+		log_warn(MOD, "cannot set %s iface=%s err=\"%s\"", name, ifname, strerror(-rc));
 	return old;
 }
 

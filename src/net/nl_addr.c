@@ -12,6 +12,7 @@
 
 #include "net/netlink.h"
 #include "net/nl_priv.h"
+#include "net/sysctl.h"
 
 static bool prefix_ok(const struct ip_prefix *p)
 {
@@ -39,22 +40,11 @@ static struct nlmsghdr *addr_msg(struct nl *nl, uint16_t type, uint16_t flags, i
 
 int nl_ipv6_optimistic_dad(int ifindex, bool on)
 {
-	char name[IF_NAMESIZE], path[96], cur = 0;
-	const char want = on ? '1' : '0';
-	int fd, rc = 0;
+	char name[IF_NAMESIZE];
 
 	if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, name))
 		return -ENODEV;
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/optimistic_dad", name);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (read(fd, &cur, 1) != 1 || cur != want) {
-		if (pwrite(fd, &want, 1, 0) != 1)
-			rc = -errno;
-	}
-	close(fd);
-	return rc;
+	return sysctl_ipv6_if_set(name, "optimistic_dad", on ? '1' : '0', NULL);
 }
 
 int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p, unsigned flags)

@@ -182,7 +182,10 @@ check "cn pings the home address again" ping_ok cn "$HOA"
 
 say "ha1 restarts (SIGTERM: DELETE to mn4; no binding store): mn4 registers again"
 mn_ike_old=$(jget mn4 "[s['id'] for s in d if s['state'] == 'established']" show ike_sa)
+proxy_ndp() { nsx ha1 cat /proc/sys/net/ipv6/conf/eth1/proxy_ndp; }
+check "ha1 runs proxy NDP on its home link" test "$(proxy_ndp)" = 1
 need "stop ha1" lab stop ha1
+check "ha1 put the home link's proxy_ndp back at stop" test "$(proxy_ndp)" = 0
 need "start ha1" lab start ha1
 wait_for 60 "ha1 binds $HOA again" ha_binding_at 2001:db8:5b:1:
 check "mn4 logged the lost transport SA" grep -q 'transport SA with the home agent gone' "$LAB_STATE/mn4.log"

@@ -38,6 +38,8 @@ regs=()
 for ((r = 0; r < reg_runs; r++)); do
 	check "lab stop mn4" lab stop mn4
 	wait_for 10 "ha1 dropped the binding after mn4's deregistration" ha_no_binding
+	check "mn4 put eth0's accept_ra back at stop (the kernel's 1)" \
+		test "$(nsx mn4 cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" = 1
 	check "lab start mn4" lab start mn4
 	wait_for 10 "mn4 registered again (run $((r + 1)))" mn_bound
 	read -r a b <<< "$(reg_ms)"

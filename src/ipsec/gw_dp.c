@@ -2,7 +2,6 @@
 #include "ipsec/gw_dp.h"
 
 #include <errno.h>
-#include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -19,6 +18,7 @@
 #include "core/log.h"
 #include "core/stats.h"
 #include "ipsec/esp.h"
+#include "ipsec/gw_offload.h"
 #include "net/loop.h"
 #include "net/udp.h"
 
@@ -31,11 +31,9 @@
 #define GSO_MAX_BYTES 65000	/* UDP GSO: one send stays under 64 KiB */
 #define IKE_RING 512	/* IKE datagrams queued RX thread -> loop: a burst of
 			 * IKE_AUTH on the NAT-T port (2 MiB at most) */
-#define VNET_LEN sizeof(struct virtio_net_hdr)
-#define SPI_SLOTS 256
-#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
-#define VIRTIO_NET_HDR_GSO_UDP_L4 5	/* Linux 6.2 USO; older headers lack it */
-#endif		/* open addressing, > 2 * GW_DP_MAX_CHILDREN */
+#define VNET_LEN GW_VNET_LEN
+#define SPI_SLOTS 256		/* open addressing, > 2 * GW_DP_MAX_CHILDREN */
+_Static_assert(SUPER_MAX >= GW_COALESCE_BUF, "the coalescing buffer is a SUPER_MAX one");
 
 #define C(var, name, help) static COUNTER_DEFINE(var, "mipsec_ipsec_" name "_total", help)
 C(c_tun_rx, "tun_rx_packets", "Cleartext packets read from the TUN device");
@@ -223,20 +221,12 @@ struct tx_ctx {
 	unsigned n;
 };
 
-/* One TCP flow being coalesced into a super-packet for the TUN device (the
- * receive-side counterpart of TSO: one write and one pass through the
- * host's TCP stack for up to 64 segments). */
-struct gro {
-	uint8_t *buf;			/* vnet header room + packet */
-	size_t len;			/* packet bytes (headers + payload) */
-	size_t hl, iphl, seg;		/* header length, IP header length, segment size */
-	unsigned count;
-	bool v6, udp, closed;		/* closed: a short segment or PSH ended it */
-	uint32_t next_seq;
-};
-
 struct rx_ctx {
-	struct gro gro;
+	/* One TCP or UDP flow being coalesced into a super-packet for the
+	 * TUN device (the receive-side counterpart of TSO: one write and one
+	 * pass through the host's stack for up to 64 segments); its
+	 * tcp_ok/udp_ok drop when the TUN refuses a kind. */
+	struct gw_coalescer gro;
 	uint8_t (*slots)[SLOT];
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[BATCH];
@@ -254,7 +244,6 @@ struct gw_dp {
 	struct io_watch *ike_w, *tun_w, *udp_w;
 	bool started;
 	bool gso_ok;
-	bool gro_ok, uso_ok;		/* the TUN took our super-packets so far */
 	struct tx_ctx tx;
 	struct rx_ctx rx;
 	struct ike_slot *ike;		/* SPSC ring RX thread -> loop */
@@ -378,95 +367,6 @@ struct gw_dp_child *gw_dp_remove_child(struct gw_dp *dp, uint32_t id)
 	snap_index(n);
 	publish(dp, n);
 	return c;
-}
-
-/* ---- checksums (TSO segmentation, offloaded checksums) ---------------------- */
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	uint64_t s = sum;
-
-	while (len >= 8) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
-		s += (uint64_t)a + b;
-		p += 8;
-		len -= 8;
-	}
-	while (len >= 2) {
-		uint16_t a;
-
-		memcpy(&a, p, 2);
-		s += a;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint16_t a = 0;
-
-		memcpy(&a, p, 1);
-		s += a;
-	}
-	while (s >> 32)
-		s = (s & 0xffffffffu) + (s >> 32);
-	return (uint32_t)s;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Pseudo-header sum (RFC 793 / RFC 8200 8.1) in network byte order. */
-static uint32_t pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4len)
-{
-	uint8_t tail[8] = { 0 };
-	uint32_t s = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
-
-	if (v6) {
-		tail[0] = (uint8_t)(l4len >> 24);
-		tail[1] = (uint8_t)(l4len >> 16);
-		tail[2] = (uint8_t)(l4len >> 8);
-		tail[3] = (uint8_t)l4len;
-		tail[7] = proto;
-	} else {
-		tail[1] = proto;
-		tail[2] = (uint8_t)(l4len >> 8);
-		tail[3] = (uint8_t)l4len;
-	}
-	return csum_add(s, tail, 8);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void ipv4_hdr_csum(uint8_t *ip)
-{
-	size_t ihl = (size_t)(ip[0] & 15) * 4;
-
-	ip[10] = ip[11] = 0;
-	uint16_t c = csum_fold(csum_add(0, ip, ihl));
-	memcpy(ip + 10, &c, 2);
 }
 
 /* ---- TX: TUN -> ESP -> UDP -------------------------------------------------- */
@@ -606,78 +506,36 @@ static void tx_flush(struct gw_dp *dp)
 	tx->n = 0;
 }
 
-/* Fills in the checksum the kernel left to us (VIRTIO_NET_HDR_F_NEEDS_CSUM:
- * the field holds the pseudo-header sum, the rest is summed from
- * csum_start). */
-static bool finish_csum(uint8_t *pkt, size_t len, const struct virtio_net_hdr *vh)
+/* A super-packet or partial checksum the offload code refused. */
+static void tun_rx_refused(enum gw_offload_err e)
 {
-	size_t start = vh->csum_start, off = vh->csum_offset;
-
-	if (start + off + 2 > len)
-		return false;
-	pkt[start + off] = pkt[start + off + 1] = 0;
-	/* The pseudo-header sum was in the field: recompute it all instead. */
-	bool v6 = pkt[0] >> 4 == 6;
-	uint8_t proto = v6 ? pkt[6] : pkt[9];
-	uint32_t s = pseudo_sum(pkt, v6, proto, len - start);
-	uint16_t c = csum_fold(csum_add(s, pkt + start, len - start));
-
-	if (c == 0 && proto == IPPROTO_UDP)
-		c = 0xffff;
-	memcpy(pkt + start + off, &c, 2);
-	return true;
+	counter_inc(&c_tun_rx_bad);
+	log_debug(MOD, "TUN packet dropped: %s", gw_offload_strerror(e));
 }
 
 /* Cuts a TCP super-packet into gso_size segments, each a complete packet
- * with its own headers and checksums, and encapsulates them. */
-static void tx_segment(struct gw_dp *dp, const struct gw_dp_snap *s, uint8_t *pkt, size_t len,
-		       const struct virtio_net_hdr *vh)
+ * with its own headers and checksums built straight into a TX slot, and
+ * encapsulates them. */
+static void tx_segment(struct gw_dp *dp, const struct gw_dp_snap *s, const uint8_t *pkt,
+		       size_t len, const struct virtio_net_hdr *vh)
 {
-	bool v6 = pkt[0] >> 4 == 6;
-	size_t iphl = v6 ? 40 : (size_t)(pkt[0] & 15) * 4, thl, hl, mss = vh->gso_size;
-	uint8_t proto = v6 ? pkt[6] : pkt[9];
+	struct gw_tso t;
+	enum gw_offload_err e = gw_tso_begin(&t, vh, pkt, len, SLOT - HEADROOM - 64);
+	size_t n;
 
-	if (len < iphl + 20 || proto != IPPROTO_TCP || mss == 0) {
-		counter_inc(&c_tun_rx_bad);
-		return;
-	}
-	thl = (size_t)(pkt[iphl + 12] >> 4) * 4;
-	hl = iphl + thl;
-	if (thl < 20 || hl > len || hl + mss > SLOT - HEADROOM - 64) {
-		counter_inc(&c_tun_rx_bad);
+	if (e != GW_OFFLOAD_OK) {
+		tun_rx_refused(e);
 		return;
 	}
 	counter_inc(&c_tun_rx_super);
-	uint32_t seq = get32(pkt + iphl + 4);
-	uint16_t id = (uint16_t)(pkt[4] << 8 | pkt[5]);
-	uint8_t flags = pkt[iphl + 13];
-	size_t data = len - hl;
-
-	for (size_t off = 0, i = 0; off < data; off += mss, i++) {
-		size_t n = data - off < mss ? data - off : mss;
-		bool last = off + n >= data;
-
+	for (;;) {
 		if (dp->tx.n == BATCH)
 			tx_flush(dp);
 		uint8_t *slot = dp->tx.slots[dp->tx.n], *p = slot + HEADROOM;
 
-		memcpy(p, pkt, hl);
-		memcpy(p + hl, pkt + hl + off, n);
-		if (v6) {
-			put16(p + 4, (uint16_t)(thl + n));
-		} else {
-			put16(p + 2, (uint16_t)(hl + n));
-			put16(p + 4, (uint16_t)(id + i));
-			ipv4_hdr_csum(p);
-		}
-		uint8_t *t = p + iphl;
-		put32(t + 4, seq + (uint32_t)off);
-		/* FIN and PSH only on the last segment, CWR only on the first. */
-		t[13] = (uint8_t)(flags & ~((last ? 0 : 0x09) | (i ? 0x80 : 0)));
-		t[16] = t[17] = 0;
-		uint16_t c = csum_fold(csum_add(pseudo_sum(p, v6, IPPROTO_TCP, thl + n), t, thl + n));
-		memcpy(t + 16, &c, 2);
-		tx_one(dp, s, slot, p, hl + n);
+		if (!(n = gw_tso_next(&t, p)))
+			break;
+		tx_one(dp, s, slot, p, n);
 	}
 }
 
@@ -687,6 +545,7 @@ static void tx_read_vnet(struct gw_dp *dp, const struct gw_dp_snap *s, size_t n)
 	struct virtio_net_hdr vh;
 	uint8_t *pkt = dp->tx.super + VNET_LEN;
 	size_t len = n - VNET_LEN;
+	enum gw_offload_err e;
 
 	memcpy(&vh, dp->tx.super, VNET_LEN);
 	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
@@ -702,8 +561,8 @@ static void tx_read_vnet(struct gw_dp *dp, const struct gw_dp_snap *s, size_t n)
 	uint8_t *slot = dp->tx.slots[dp->tx.n], *p = slot + HEADROOM;
 
 	memcpy(p, pkt, len);
-	if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !finish_csum(p, len, &vh)) {
-		counter_inc(&c_tun_rx_bad);
+	if ((e = gw_csum_finish(p, len, &vh)) != GW_OFFLOAD_OK) {
+		tun_rx_refused(e);
 		return;
 	}
 	tx_one(dp, s, slot, p, len);
@@ -838,158 +697,59 @@ static void tun_write(struct gw_dp *dp, uint8_t *pkt, size_t len)
 	counter_inc(&c_tun_tx);
 }
 
+/* Writes the pending super-packet (or lone segment) into the TUN device. */
 static void gro_flush(struct gw_dp *dp)
 {
-	struct gro *g = &dp->rx.gro;
-	uint8_t *p;
+	struct gw_coalescer *g = &dp->rx.gro;
+	struct gw_coalesced o;
 
-	if (!g->count)
+	if (!gw_coalesce_flush(g, &o))
 		return;
-	p = g->buf + VNET_LEN;
-	if (g->count == 1) {
-		/* A lone segment keeps its own (valid) checksum. */
-		memset(g->buf, 0, VNET_LEN);
-	} else {
-		struct virtio_net_hdr vh = {
-			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-			.gso_type = g->udp ? VIRTIO_NET_HDR_GSO_UDP_L4 :
-				    g->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
-			.hdr_len = (uint16_t)g->hl, .gso_size = (uint16_t)g->seg,
-			.csum_start = (uint16_t)g->iphl, .csum_offset = g->udp ? 6 : 16,
-		};
-		size_t l4 = g->len - g->iphl;
-
-		if (g->v6) {
-			put16(p + 4, (uint16_t)l4);
-		} else {
-			put16(p + 2, (uint16_t)g->len);
-			ipv4_hdr_csum(p);
-		}
-		/* UDP GSO: the length of the whole; the kernel adjusts the
-		 * length and the checksum of each datagram it cuts. */
-		if (g->udp)
-			put16(p + g->iphl + 4, (uint16_t)l4);
-		/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum. */
-		uint8_t proto = g->udp ? IPPROTO_UDP : IPPROTO_TCP;
-		uint16_t c = (uint16_t)~csum_fold(pseudo_sum(p, g->v6, proto, l4));
-		memcpy(p + g->iphl + vh.csum_offset, &c, 2);
-		memcpy(g->buf, &vh, VNET_LEN);
+	if (o.segs > 1)
 		counter_inc(&c_tun_tx_super);
-	}
-	if (write(dp->cfg.tun_fd, g->buf, g->len + VNET_LEN) < 0) {
-		counter_add(&c_tun_tx_err, g->count);
+	if (write(dp->cfg.tun_fd, o.buf, o.len) < 0) {
+		counter_add(&c_tun_tx_err, o.segs);
 		/* A kernel without TCP or UDP super-packets from user space:
 		 * stop making them (this one is lost, TCP resends it). */
-		if (g->count > 1 && errno == EINVAL) {
+		if (o.segs > 1 && errno == EINVAL) {
 			log_notice(MOD, "TUN refused a %s super-packet, writing segments singly",
-				   g->udp ? "UDP" : "TCP");
-			if (g->udp)
-				dp->uso_ok = false;
+				   o.udp ? "UDP" : "TCP");
+			if (o.udp)
+				g->udp_ok = false;
 			else
-				dp->gro_ok = false;
+				g->tcp_ok = false;
 		}
 	} else {
-		counter_add(&c_tun_tx, g->count);
+		counter_add(&c_tun_tx, o.segs);
 	}
-	g->count = 0;
 }
 
-/* Header geometry of a plain TCP segment or UDP datagram that may be
- * coalesced: no IP options or extension headers, no fragment; TCP flags
- * ACK or ACK|PSH; a UDP length that is the packet's. */
-static bool gro_geom(const uint8_t *p, size_t len, bool *v6, bool *udp, size_t *iphl,
-		     size_t *hl)
-{
-	uint8_t proto;
-
-	if (p[0] >> 4 == 4) {
-		if (p[0] != 0x45 || (p[6] & 0x3f) || p[7])
-			return false;
-		proto = p[9];
-		*iphl = 20;
-		*v6 = false;
-	} else {
-		proto = p[6];
-		*iphl = 40;
-		*v6 = true;
-	}
-	*udp = proto == IPPROTO_UDP;
-	if (*udp)
-		return len > *iphl + 8 && (size_t)(p[*iphl + 4] << 8 | p[*iphl + 5]) == len - *iphl &&
-		       (*hl = *iphl + 8);
-	if (proto != IPPROTO_TCP || len < *iphl + 20)
-		return false;
-	*hl = *iphl + (size_t)(p[*iphl + 12] >> 4) * 4;
-	uint8_t fl = p[*iphl + 13];
-	return *hl >= *iphl + 20 && *hl < len && (fl == 0x10 || fl == 0x18);
-}
-
-/* Whether `p` continues the pending super-packet: same addresses, ports,
- * IP fields; for TCP the header apart from sequence, flags and checksum,
- * and the next sequence number. */
-static bool gro_match(const struct gro *g, const uint8_t *p, size_t len, bool v6, bool udp,
-		      size_t hl)
-{
-	const uint8_t *q = g->buf + VNET_LEN;
-	size_t ip = g->iphl;
-
-	if (g->closed || v6 != g->v6 || udp != g->udp || hl != g->hl || len - hl > g->seg ||
-	    g->len + (len - hl) > 65535 - 64 || g->count >= 64)
-		return false;
-	if (v6 ? memcmp(p, q, 4) || memcmp(p + 6, q + 6, 34) :
-		 p[1] != q[1] || p[6] != q[6] || p[8] != q[8] || memcmp(p + 12, q + 12, 8))
-		return false;
-	if (udp)
-		return !memcmp(p + ip, q + ip, 4);
-	/* ports; ack, data offset; window; options */
-	return !memcmp(p + ip, q + ip, 4) && get32(p + ip + 4) == g->next_seq &&
-	       !memcmp(p + ip + 8, q + ip + 8, 5) && !memcmp(p + ip + 14, q + ip + 14, 2) &&
-	       !memcmp(p + ip + 20, q + ip + 20, hl - ip - 20);
-}
-
-/* Hands a decrypted packet to the TUN device, coalescing TCP segments of
- * one flow when the device takes super-packets. */
+/* Hands a decrypted packet to the TUN device, coalescing segments of one
+ * flow when the device takes super-packets. */
 static void rx_deliver(struct gw_dp *dp, uint8_t *p, size_t len)
 {
-	struct gro *g = &dp->rx.gro;
-	size_t iphl, hl;
-	bool v6, udp;
+	struct gw_coalescer *g = &dp->rx.gro;
 
-	if (!dp->cfg.vnet_hdr || !gro_geom(p, len, &v6, &udp, &iphl, &hl) ||
-	    !(udp ? dp->uso_ok : dp->gro_ok)) {
-		gro_flush(dp);
+	if (!dp->cfg.vnet_hdr) {
 		tun_write(dp, p, len);
 		return;
 	}
-	if (g->count && gro_match(g, p, len, v6, udp, hl)) {
-		memcpy(g->buf + VNET_LEN + g->len, p + hl, len - hl);
-		g->len += len - hl;
-		g->count++;
-	} else {
-		gro_flush(dp);
-		memcpy(g->buf + VNET_LEN, p, len);
-		g->len = len;
-		g->hl = hl;
-		g->iphl = iphl;
-		g->v6 = v6;
-		g->udp = udp;
-		g->seg = len - hl;
-		g->count = 1;
-		g->closed = false;
-	}
-	if (udp) {
-		if (len - hl < g->seg) {
-			g->closed = true;
-			gro_flush(dp);
-		}
+	switch (gw_coalesce_add(g, p, len)) {
+	case GW_COALESCE_HELD:
 		return;
-	}
-	g->next_seq = get32(p + iphl + 4) + (uint32_t)(len - hl);
-	/* PSH or a short segment ends the super-packet. */
-	if (p[iphl + 13] & 0x08 || len - hl < g->seg) {
-		g->buf[VNET_LEN + iphl + 13] |= p[iphl + 13] & 0x08;
-		g->closed = true;
+	case GW_COALESCE_FLUSH:
 		gro_flush(dp);
+		return;
+	case GW_COALESCE_OTHER:
+		/* It starts the next one (and may end it at once). */
+		gro_flush(dp);
+		if (gw_coalesce_add(g, p, len) == GW_COALESCE_FLUSH)
+			gro_flush(dp);
+		return;
+	case GW_COALESCE_ALONE:
+		gro_flush(dp);
+		tun_write(dp, p, len);
+		return;
 	}
 }
 
@@ -1005,20 +765,20 @@ static uint8_t *transport_hdr(const struct gw_dp_child *c, uint8_t *payload, siz
 		p = payload - 20;
 		memset(p, 0, 20);
 		p[0] = 0x45;
-		put16(p + 2, (uint16_t)(*len + 20));
+		gw_put16(p + 2, (uint16_t)(*len + 20));
 		p[6] = 0x40;	/* DF */
 		p[8] = 64;
 		p[9] = nh;
 		memcpy(p + 12, &src->v4, 4);
 		memcpy(p + 16, &dst->v4, 4);
-		ipv4_hdr_csum(p);
+		gw_ipv4_hdr_csum(p);
 		*len += 20;
 		return p;
 	}
 	p = payload - 40;
 	memset(p, 0, 40);
 	p[0] = 0x60;
-	put16(p + 4, (uint16_t)*len);
+	gw_put16(p + 4, (uint16_t)*len);
 	p[6] = nh;
 	p[7] = 64;
 	memcpy(p + 8, &src->v6, 16);
@@ -1050,7 +810,7 @@ static bool inner_ok(uint8_t nh, const uint8_t *p, size_t *len)
 
 static void rx_esp(struct gw_dp *dp, const struct gw_dp_snap *s, uint8_t *buf, size_t len)
 {
-	struct gw_dp_child *c = snap_spi(s, len >= 4 ? get32(buf) : 0);
+	struct gw_dp_child *c = snap_spi(s, len >= 4 ? gw_get32(buf) : 0);
 	struct esp_decap_result r;
 
 	if (!c) {
@@ -1111,7 +871,7 @@ static bool rx_batch(struct gw_dp *dp)
 			counter_inc(&c_keepalive);
 			continue;
 		}
-		if (len >= 4 && get32(buf) == 0) {
+		if (len >= 4 && gw_get32(buf) == 0) {
 			rx_ike(dp, &rx->mm[i], buf, len);
 			continue;
 		}
@@ -1186,7 +946,7 @@ struct gw_dp *gw_dp_new(const struct gw_dp_config *c)
 	dp->cfg = *c;
 	dp->stop_fd = dp->ike_fd = -1;
 	dp->gso_ok = c->udp_gso;
-	dp->gro_ok = dp->uso_ok = true;
+	dp->rx.gro.tcp_ok = dp->rx.gro.udp_ok = true;
 	dp->tx.slots = calloc(BATCH, SLOT);
 	dp->rx.slots = calloc(BATCH, SLOT);
 	dp->tx.super = c->vnet_hdr ? malloc(SUPER_MAX) : NULL;
@@ -1294,8 +1054,8 @@ json_t *gw_dp_dump(struct gw_dp *dp)
 	json_object_set_new(o, "workers", json_integer(dp->cfg.workers));
 	json_object_set_new(o, "tun_offload", json_boolean(dp->cfg.vnet_hdr));
 	json_object_set_new(o, "udp_gso", json_boolean(dp->gso_ok));
-	json_object_set_new(o, "tun_tcp_coalescing", json_boolean(dp->cfg.vnet_hdr && dp->gro_ok));
-	json_object_set_new(o, "tun_udp_coalescing", json_boolean(dp->cfg.vnet_hdr && dp->uso_ok));
+	json_object_set_new(o, "tun_tcp_coalescing", json_boolean(dp->cfg.vnet_hdr && dp->rx.gro.tcp_ok));
+	json_object_set_new(o, "tun_udp_coalescing", json_boolean(dp->cfg.vnet_hdr && dp->rx.gro.udp_ok));
 	json_object_set_new(o, "children", json_integer((json_int_t)s->n_children));
 	for (size_t i = 0; i < sizeof(all_counters) / sizeof(all_counters[0]); i++) {
 		const char *n = all_counters[i]->name + strlen("mipsec_ipsec_");

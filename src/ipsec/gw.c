@@ -499,8 +499,8 @@ static void *gw_init(struct daemon *d, void *cfgp)
 			goto fail;
 	if (cfg->ike) {
 		char err[256];
-		if (!(gw->ike = gw_ike_new(gw, d->loop, cfg->ike, cfg->pad, cfg->n_pad, err,
-					   sizeof(err)))) {
+		if (!(gw->ike = gw_ike_new(gw, d->loop, cfg->ike, cfg->pad, cfg->n_pad,
+					   cfg->lifetime_poll_ms, err, sizeof(err)))) {
 			log_err(MOD, "cannot start IKE err=\"%s\"", err);
 			goto fail;
 		}

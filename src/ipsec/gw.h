@@ -29,6 +29,7 @@ struct pad_entry;
 #define GW_DEFAULT_TUN "ipsec0"
 #define GW_IKE_PORT 500
 #define GW_NATT_PORT 4500
+#define GW_LIFETIME_POLL_MS 100
 #define GW_MAX_MANUAL 32
 #define GW_MAX_TS 8
 #define GW_MAX_TUN_ADDRS 8
@@ -58,6 +59,7 @@ struct gw_config {
 	uint16_t ike_port, natt_port;
 	unsigned workers;		/* 1: inline in the loop; 2: TX + RX threads */
 	bool offload;			/* TUN TSO/checksum offload, UDP GSO */
+	unsigned lifetime_poll_ms;	/* IKE children's lifetime poll; 0: wake-ups only */
 	char esp_sa_file[PATH_MAX];	/* empty: none */
 	struct gw_manual_cfg manual[GW_MAX_MANUAL];
 	size_t n_manual;

@@ -289,6 +289,9 @@ static void parse_ports(struct cfg_ctx *ctx, const config_setting_t *b, struct g
 	c->workers = v;
 	c->offload = true;
 	cfg_bool(ctx, b, "offload", &c->offload);
+	v = GW_LIFETIME_POLL_MS;
+	cfg_u32(ctx, b, "lifetime_poll_ms", 0, 60000, &v);
+	c->lifetime_poll_ms = v;
 	if (cfg_string(ctx, b, "esp_sa_file", false, &s) && s && member(b, "esp_sa_file")) {
 		if (strlen(s) >= sizeof(c->esp_sa_file))
 			cfg_error(ctx, member(b, "esp_sa_file"), "path too long");
@@ -431,7 +434,7 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 {
 	static const char *const known[] = {
 		"tun", "tun_mtu", "tun_addresses", "listen", "ike_port", "natt_port", "workers",
-		"offload", "esp_sa_file", "manual", "ike", "pad", NULL,
+		"offload", "lifetime_poll_ms", "esp_sa_file", "manual", "ike", "pad", NULL,
 	};
 	size_t before = ctx->n_errors;
 	struct gw_config *c = calloc(1, sizeof(*c));
@@ -460,6 +463,7 @@ void *gw_config_parse(struct cfg_ctx *ctx, const config_setting_t *b)
 		c->natt_port = GW_NATT_PORT;
 		c->workers = 2;
 		c->offload = true;
+		c->lifetime_poll_ms = GW_LIFETIME_POLL_MS;
 	}
 	if (b)
 		parse_mtu(ctx, b, c);

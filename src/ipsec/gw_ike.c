@@ -22,7 +22,6 @@
 #define GW_IKE_MAX_CHILDREN GW_DP_MAX_CHILDREN
 /* How often the SAs' lifetimes are read besides the data plane's wake-up
  * when a packet crosses a byte/packet limit. */
-#define GW_IKE_POLL_MS 100
 
 #define C(var, name, help) static COUNTER_DEFINE(var, "mipsec_ipsec_" name "_total", help)
 C(c_ike_child_err, "ike_child_install_errors", "CHILD SAs from IKE the data plane refused");
@@ -43,6 +42,7 @@ struct gw_ike {
 	struct loop *loop;
 	struct ike_engine *e;
 	struct timer poll;
+	unsigned poll_ms;		/* 0: no poll, wake-ups only */
 	struct pad *pad;		/* NULL: no PAD configured */
 	/* The negotiated selectors as PROTECT policies (`show spd`): what the
 	 * data plane's own prefix table enforces, with ports and protocols. */
@@ -374,11 +374,12 @@ static void on_poll(void *arg)
 	struct gw_ike *g = arg;
 
 	check_lifetimes(g);
-	timer_arm_ms(&g->poll, GW_IKE_POLL_MS);
+	timer_arm_ms(&g->poll, g->poll_ms);
 }
 
 struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_config *cfg,
-			  const struct pad_entry *pad, size_t n_pad, char *err, size_t errlen)
+			  const struct pad_entry *pad, size_t n_pad, unsigned poll_ms, char *err,
+			  size_t errlen)
 {
 	static const struct ike_ops ops = {
 		.send = ops_send, .keepalive = ops_keepalive, .child_up = ops_child_up,
@@ -397,6 +398,7 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 	counter_register(&c_ike_ts_wide);
 	counter_register(&c_ike_pad_deny);
 	g->gw = gw;
+	g->poll_ms = poll_ms;
 	if (n_pad) {
 		uint32_t id;
 		if (!(g->pad = pad_new())) {
@@ -435,7 +437,8 @@ struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_con
 void gw_ike_start(struct gw_ike *g)
 {
 	ike_engine_start(g->e);
-	timer_arm_ms(&g->poll, GW_IKE_POLL_MS);
+	if (g->poll_ms)
+		timer_arm_ms(&g->poll, g->poll_ms);
 }
 
 void gw_ike_stop(struct gw_ike *g)

@@ -28,7 +28,8 @@ struct pad_entry;
  * selectors it claims for its side are narrowed to the entry's space
  * (RFC 4301 §4.4.3) as well as to the configured remote_ts. */
 struct gw_ike *gw_ike_new(struct gw *gw, struct loop *loop, const struct ike_config *cfg,
-			  const struct pad_entry *pad, size_t n_pad, char *err, size_t errlen);
+			  const struct pad_entry *pad, size_t n_pad, unsigned poll_ms, char *err,
+			  size_t errlen);
 /* Starts the peers with initiate = true (after the data plane runs). */
 void gw_ike_start(struct gw_ike *g);
 /* DELETE to every peer (best effort), then drops the children. */

@@ -56,6 +56,19 @@ d = json.load(sys.stdin)
 print($expr)"
 }
 
+# mip6_ike_topology [CHILD_REKEY_S [IKE_REKEY_S [CHILD_REKEY_BYTES]]]: the
+# test certificates (tests/lab/pki.sh) in $PKI and the FIG. 1 topology with
+# IPsec keyed by IKEv2 (tests/lab/mip6_ike_topo.py) in $MIP6_TOPO.
+mip6_ike_topology() {
+	command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
+	PKI=$LAB_STATE/pki
+	mkdir -p "$PKI"
+	need "certificates" bash "$LAB_SRC/tests/lab/pki.sh" "$PKI"
+	chmod -R a+rX "$PKI"
+	MIP6_TOPO=$LAB_STATE/fig1-mip6-ike.toml
+	need "IKE topology" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$MIP6_TOPO" "$PKI" "$@"
+}
+
 MN_STATE='[r for r in d["roles"] if r["name"] == "mn"][0]["state"]'
 mn_bound() { jtest mn4 "${MN_STATE}[\"state\"] == \"bound\"" status; }
 mn_coa() { jget mn4 "${MN_STATE}[\"care_of_address\"]" status; }

@@ -5,7 +5,8 @@
 #   - IKE SA and CHILD SA up on both ends, the SPIs crossed;
 #   - 40 MB of TCP a -> b through the tunnel arrive byte for byte while a's
 #     outbound SA crosses its soft byte limit again and again: each time
-#     a's data plane wakes the loop and the engine rekeys make-before-break
+#     a's data plane wakes the loop (lifetime_poll_ms = 0: no poll, the
+#     wake-up alone) and the engine rekeys make-before-break
 #     (soft expiries and new SPIs counted, no hard expiry, no ICV or replay
 #     failure at b), and the old children are gone afterwards;
 #   - a NAT keepalive is not sent without a NAT (nothing to keep open);
@@ -28,7 +29,7 @@ control = { socket = "@STATE@/@NODE@.sock"; };
 roles = ["ipsec"];
 ipsec = {
   tun = "ipsec0"; tun_mtu = 1400; tun_addresses = [$1];
-  listen = "::"; workers = 2;
+  listen = "::"; workers = 2; lifetime_poll_ms = 0;
   ike = {
     local_id = "fqdn:$2.mipsec.test";
     peers = ( { $3

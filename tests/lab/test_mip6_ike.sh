@@ -31,9 +31,8 @@ TOOL=${MIPSECD%/*}/tests/ike_udp_tool
 [ -x "$TOOL" ] || TOOL=$(dirname "$MIPSECD")/tests/ike_udp_tool
 [ -x "$TOOL" ] || { echo "SKIP: ike_udp_tool not built"; exit 77; }
 
-PKI=$LAB_STATE/pki
-mkdir -p "$PKI"
-need "certificates" bash "$LAB_SRC/tests/lab/pki.sh" "$PKI"
+mip6_ike_topology 8 20
+TOPO=$MIP6_TOPO
 # A valid certificate from the same CA for another home address (::5).
 need "::5's key" openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/mn5.key"
 need "::5's certificate" openssl req -new -x509 -key "$PKI/mn5.key" -out "$PKI/mn5.crt" -days 30 \
@@ -41,10 +40,6 @@ need "::5's certificate" openssl req -new -x509 -key "$PKI/mn5.key" -out "$PKI/m
 	-addext "subjectAltName=IP:2001:db8:8::5" -addext "keyUsage=digitalSignature" \
 	-addext "extendedKeyUsage=serverAuth,clientAuth"
 chmod -R a+rX "$PKI"
-
-IKE_TOPO=$LAB_STATE/fig1-mip6-ike.toml
-need "IKE topology from $TOPO" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$IKE_TOPO" "$PKI" 8 20
-TOPO=$IKE_TOPO
 FORGE=("$PY" "$LAB_SRC/tests/lab/mip6_forge.py")
 CN_ADDR=2001:db8:7::c
 SA_SET="[s for s in d if s['home_address'] == '$HOA'][0]"

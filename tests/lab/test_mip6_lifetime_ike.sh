@@ -12,14 +12,8 @@ set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
 source "$(dirname "$0")/mip6_common.sh"
 mip6_preflight
-command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
-PKI=$LAB_STATE/pki
-mkdir -p "$PKI"
-need "certificates" bash "$LAB_SRC/tests/lab/pki.sh" "$PKI"
-chmod -R a+rX "$PKI"
-IKE_TOPO=$LAB_STATE/fig1-mip6-ike.toml
-need "IKE topology" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$IKE_TOPO" "$PKI" 0 0 2000000
-TOPO=$IKE_TOPO
+mip6_ike_topology 0 0 2000000
+TOPO=$MIP6_TOPO
 SA_SET="[s for s in d if s['home_address'] == '$HOA'][0]"
 spi_of() { jget "$1" "${SA_SET}['$2']['spi']" show mip6_sa; }
 metric_sum() { ctl "$1" stats | awk -v n="$2" '{ split($1, k, "{") } k[1] == n { v += $2 } END { print v + 0 }'; }

@@ -9,13 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
 source "$(dirname "$0")/mip6_common.sh"
 mip6_preflight
-command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
-PKI=$LAB_STATE/pki
-mkdir -p "$PKI"
-need "certificates" bash "$LAB_SRC/tests/lab/pki.sh" "$PKI"
-chmod -R a+rX "$PKI"
-MIP6_TOPO=$LAB_STATE/fig1-mip6-ike.toml
-need "IKE topology" "$PY" "$LAB_SRC/tests/lab/mip6_ike_topo.py" "$TOPO" "$MIP6_TOPO" "$PKI"
+mip6_ike_topology
 export MIP6_TOPO
 MIP6_NAT_AFTER=nat_ike_checks  # read by test_mip6_nat.sh
 export MIP6_NAT_AFTER

@@ -15,30 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexio.h"
 #include "ipsec/ah.h"
 
 #define MAXPKT 65536
-
-static int unhex(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
-{
-	if (n % 2 || n / 2 > cap)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static void puthex(const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", b[i]);
-}
 
 static void usage(void)
 {

@@ -18,34 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexio.h"
 #include "ipsec/esp.h"
 #include "ipsec/sad.h"
 
 #define MAXPKT 65536
 #define MAXPACKETS 64
-
-static int unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 || n / 2 > cap)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static void puthex(const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", b[i]);
-}
 
 static int parse_xform(const char *s, enum esp_xform *x)
 {
@@ -127,8 +105,8 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'x': if (parse_xform(optarg, &p.xform)) usage(); break;
 		case 's': p.spi = (uint32_t)strtoul(optarg, NULL, 16); break;
-		case 'k': if (unhex(optarg, ekey, sizeof(ekey), &p.enc_key_len)) usage(); break;
-		case 'a': if (unhex(optarg, akey, sizeof(akey), &p.auth_key_len)) usage(); break;
+		case 'k': if (unhex(optarg, strlen(optarg), ekey, sizeof(ekey), &p.enc_key_len)) usage(); break;
+		case 'a': if (unhex(optarg, strlen(optarg), akey, sizeof(akey), &p.auth_key_len)) usage(); break;
 		case 'e': p.esn = true; break;
 		case 'q': seq = strtoull(optarg, NULL, 0); break;
 		case 'c': count = strtoul(optarg, NULL, 0); break;
@@ -156,7 +134,7 @@ int main(int argc, char **argv)
 		char rec[512];
 		size_t hdr = esp_header_len(sa), out_len;
 
-		if (!payload || unhex(payload, buf + hdr, MAXPKT / 2, &payload_len))
+		if (!payload || unhex(payload, strlen(payload), buf + hdr, MAXPKT / 2, &payload_len))
 			usage();
 		sad_esp_sa_record(sa, rec, sizeof(rec));
 		printf("record %s\n", rec);
@@ -181,7 +159,7 @@ int main(int argc, char **argv)
 			size_t len;
 			enum esp_err e;
 
-			if (unhex(packets[i], buf, sizeof(buf), &len))
+			if (unhex(packets[i], strlen(packets[i]), buf, sizeof(buf), &len))
 				usage();
 			e = esp_decap(sa, buf, len, &r);
 			if (e != ESP_OK) {

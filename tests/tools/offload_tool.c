@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexio.h"
 #include "ipsec/gw_offload.h"
 
 #define MAXLINE (2 * (GW_VNET_LEN + 70000) + 16)
@@ -29,27 +30,6 @@ static const char *err_name(enum gw_offload_err e)
 				   "bad_csum", "too_big" };
 
 	return (size_t)e < sizeof(n) / sizeof(n[0]) ? n[e] : "?";
-}
-
-static int unhex(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
-{
-	if (n % 2 || n / 2 > cap)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static void puthex(const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", b[i]);
 }
 
 static char line[MAXLINE];

@@ -54,6 +54,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->natt_port, 4500);
 	assert_int_equal(c->workers, 2);
 	assert_true(c->offload);
+	assert_int_equal(c->lifetime_poll_ms, 100);
 	assert_int_equal(c->n_manual, 0);
 	assert_string_equal(c->esp_sa_file, "");
 	/* No SA yet: room for the worst transform (CBC: 16-byte IV, 15 octets
@@ -179,6 +180,8 @@ static void test_errors_inline(void **state)
 				    "'10.10.0.1': prefix length missing");
 	cfg_test_expect_error_parts(head, "ipsec = { offload = 1; };", "\n", 3,
 				    "ipsec.offload", "must be true or false");
+	cfg_test_expect_error_parts(head, "ipsec = { lifetime_poll_ms = 60001; };", "\n", 3,
+				    "ipsec.lifetime_poll_ms", "value 60001 out of range 0..60000");
 }
 
 /* The `ike` block goes to the engine's parser; `pad` entries are built. */

@@ -594,8 +594,9 @@ static void on_life(void *arg)
 	struct mip6_ike *m = arg;
 	uint64_t now = mono_ms() / 1000;
 
-	/* The engine's calls below may remove entries (child_down): walk
-	 * by id, backwards, so that a removal only moves a visited entry. */
+	/* The engine's calls below may remove entries (child_down moves the
+	 * last entry into the hole): walking backwards, only entries already
+	 * visited move; the clamp covers more than one removal. */
 	for (size_t i = m->n_ch; i-- > 0;) {
 		struct child_map *cm = &m->ch[i];
 		enum sa_expiry x = mip6_sec_pair_expiry(m->sec, cm->spi_in, cm->spi_out, now);

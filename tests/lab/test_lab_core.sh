@@ -81,6 +81,29 @@ check_not "unknown impairment rejected" lab impair b delay=10ms
 check "loss=0" lab impair b loss=0
 wait_for 10 "pings again" ping_ok h1 10.0.2.20
 
+say "gc takes down a lab whose owner is gone, and only that one"
+orphan=$HOME/orphan
+# pid 1 with another start time: an owner that no longer runs.
+olab() { MIPSEC_LAB_OWNER=1:0 lab --state "$orphan" "$@"; }
+need "a second lab, orphaned" olab up "$TOPO"
+orphans=$(olab status --json | $PY -c 'import json,sys
+print(" ".join(str(h["pid"]) for h in json.load(sys.stdin)["holders"].values()))')
+olab exec h1 sleep 603 >/dev/null 2>&1 &
+wait_for 10 "a process in the orphaned lab" pgrep -f "^sleep 603$"
+check "lab gc" lab gc
+for p in $orphans; do
+	LAB_CHECKS=$((LAB_CHECKS + 1))
+	if pid_alive "$p"; then fail "orphaned holder $p still alive"; fi
+done
+check_not "the orphaned lab's process is gone" pgrep -f "^sleep 603$"
+for p in $holders; do
+	LAB_CHECKS=$((LAB_CHECKS + 1))
+	pid_alive "$p" || fail "gc killed holder $p of the running lab"
+done
+check "the running lab still works" ping_ok h1 2001:db8:b::20
+check "down on the collected lab" olab down
+check "gc with nothing to collect" lab gc
+
 say "down kills what exec started"
 lab exec h1 sleep 600 >/dev/null 2>&1 &
 lab exec r1 sh -c 'sleep 601 & sleep 602 & wait' >/dev/null 2>&1 &

@@ -98,6 +98,34 @@ static uint8_t payload_byte(size_t i)
 	return (uint8_t)(i * 7 + 3);
 }
 
+/* The IPv4 (with its checksum; DF if df) or IPv6 header of a packet of
+ * len bytes in all. */
+static void ip_hdr(uint8_t *b, bool v6, size_t len, uint8_t proto, uint16_t id, bool df)
+{
+	memset(b, 0, v6 ? 40 : 20);
+	if (v6) {
+		b[0] = 0x60;
+		b[4] = (uint8_t)((len - 40) >> 8);
+		b[5] = (uint8_t)(len - 40);
+		b[6] = proto;
+		b[7] = 64;
+		memcpy(b + 8, a6, 32);
+		return;
+	}
+	b[0] = 0x45;
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	b[6] = df ? 0x40 : 0;
+	b[8] = 64;
+	b[9] = proto;
+	memcpy(b + 12, a4, 8);
+	uint16_t c = (uint16_t)~fold(sum16(b, 20, 0));
+	b[10] = (uint8_t)(c >> 8);
+	b[11] = (uint8_t)c;
+}
+
 /* A TCP packet: `opt` option bytes (NOPs + a timestamp-like tail),
  * payload bytes payload_byte(from + i). The TCP checksum is left 0 unless
  * `csum`. Returns the length. */
@@ -106,28 +134,8 @@ static size_t tcp_pkt(uint8_t *b, bool v6, size_t opt, size_t from, size_t n, ui
 {
 	size_t ip = v6 ? 40 : 20, th = 20 + opt, len = ip + th + n;
 
-	memset(b, 0, ip + th);
-	if (v6) {
-		b[0] = 0x60;
-		b[4] = (uint8_t)((len - 40) >> 8);
-		b[5] = (uint8_t)(len - 40);
-		b[6] = IPPROTO_TCP;
-		b[7] = 64;
-		memcpy(b + 8, a6, 32);
-	} else {
-		b[0] = 0x45;
-		b[2] = (uint8_t)(len >> 8);
-		b[3] = (uint8_t)len;
-		b[4] = (uint8_t)(id >> 8);
-		b[5] = (uint8_t)id;
-		b[6] = 0x40;
-		b[8] = 64;
-		b[9] = IPPROTO_TCP;
-		memcpy(b + 12, a4, 8);
-		uint16_t c = (uint16_t)~fold(sum16(b, 20, 0));
-		b[10] = (uint8_t)(c >> 8);
-		b[11] = (uint8_t)c;
-	}
+	memset(b + ip, 0, th);
+	ip_hdr(b, v6, len, IPPROTO_TCP, id, true);
 	uint8_t *t = b + ip;
 	t[0] = 0x9c; t[1] = 0x40;		/* 40000 */
 	t[2] = 0x00; t[3] = 0x50;		/* 80 */
@@ -154,25 +162,8 @@ static size_t udp_pkt(uint8_t *b, bool v6, size_t from, size_t n, uint16_t sport
 {
 	size_t ip = v6 ? 40 : 20, len = ip + 8 + n;
 
-	memset(b, 0, ip + 8);
-	if (v6) {
-		b[0] = 0x60;
-		b[4] = (uint8_t)((len - 40) >> 8);
-		b[5] = (uint8_t)(len - 40);
-		b[6] = IPPROTO_UDP;
-		b[7] = 64;
-		memcpy(b + 8, a6, 32);
-	} else {
-		b[0] = 0x45;
-		b[2] = (uint8_t)(len >> 8);
-		b[3] = (uint8_t)len;
-		b[8] = 64;
-		b[9] = IPPROTO_UDP;
-		memcpy(b + 12, a4, 8);
-		uint16_t c = (uint16_t)~fold(sum16(b, 20, 0));
-		b[10] = (uint8_t)(c >> 8);
-		b[11] = (uint8_t)c;
-	}
+	memset(b + ip, 0, 8);
+	ip_hdr(b, v6, len, IPPROTO_UDP, 0, false);
 	uint8_t *u = b + ip;
 	u[0] = (uint8_t)(sport >> 8); u[1] = (uint8_t)sport;
 	u[2] = 0x11; u[3] = 0x5c;

@@ -412,6 +412,16 @@ static int rx(struct mip6_sec *s, uint8_t *buf, size_t len, struct mip6_sec_rx *
 	return mip6_sec_unprotect(s, buf, len, &c, r);
 }
 
+/* A mobile node and its home agent, no SA yet (IKE installs pairs). */
+static void ike_pair_new(struct pair *p, const struct ip_addr *coa, const struct ip_addr *ha)
+{
+	p->hoa = a6("2001:db8:8::4");
+	p->haa = ha->v6;
+	p->coa = coa->v6;
+	p->mn = mip6_sec_new(MIP6_SEC_MN, NULL);
+	p->ha = mip6_sec_new(MIP6_SEC_HA, NULL);
+}
+
 static void test_pairs_rekey(void **state)
 {
 	struct pair p;
@@ -424,11 +434,7 @@ static void test_pairs_rekey(void **state)
 	char err[160];
 	(void)state;
 
-	p.hoa = a6("2001:db8:8::4");
-	p.haa = ha.v6;
-	p.coa = coa.v6;
-	p.mn = mip6_sec_new(MIP6_SEC_MN, NULL);
-	p.ha = mip6_sec_new(MIP6_SEC_HA, NULL);
+	ike_pair_new(&p, &coa, &ha);
 	/* The transport CHILD SA first (IKE_AUTH): BU possible, tunnel not. */
 	assert_int_equal(mip6_sec_install_pair(p.mn, &p.hoa, MIP6_SEC_MH, &mi, &mo, err, sizeof(err)), 0);
 	assert_int_equal(mip6_sec_install_pair(p.ha, &p.hoa, MIP6_SEC_MH, &hi, &ho, err, sizeof(err)), 0);
@@ -507,11 +513,7 @@ static void test_pair_byte_lifetime(void **state)
 	char err[160];
 	(void)state;
 
-	p.hoa = a6("2001:db8:8::4");
-	p.haa = ha.v6;
-	p.coa = coa.v6;
-	p.mn = mip6_sec_new(MIP6_SEC_MN, NULL);
-	p.ha = mip6_sec_new(MIP6_SEC_HA, NULL);
+	ike_pair_new(&p, &coa, &ha);
 	mo.soft.bytes = 100;	/* two 48-byte packets stay under, the third crosses */
 	mo.hard.bytes = 200;
 	hi.soft.bytes = 100;

@@ -143,3 +143,12 @@ pid_alive() {
 	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
+
+# pids_gone WHAT PID...: one check per PID that it no longer runs.
+pids_gone() {
+	local what=$1 p; shift
+	for p in "$@"; do
+		LAB_CHECKS=$((LAB_CHECKS + 1))
+		if pid_alive "$p"; then fail "$what $p still alive"; fi
+	done
+}

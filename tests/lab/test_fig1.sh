@@ -168,10 +168,7 @@ check "ar6c answers after restart" ctl_status ar6c
 
 say "down"
 check "lab down" lab down
-for p in $holders; do
-	LAB_CHECKS=$((LAB_CHECKS + 1))
-	if pid_alive "$p"; then fail "holder pid $p still alive"; fi
-done
+pids_gone holder $holders
 check_not "state directory removed" test -e "$LAB_STATE"
 check "a second down is a no-op" lab down
 links_after=$(ip -o link | awk -F': ' '{print $2}' | sort)

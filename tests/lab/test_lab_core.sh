@@ -91,10 +91,7 @@ print(" ".join(str(h["pid"]) for h in json.load(sys.stdin)["holders"].values()))
 olab exec h1 sleep 603 >/dev/null 2>&1 &
 wait_for 10 "a process in the orphaned lab" pgrep -f "^sleep 603$"
 check "lab gc" lab gc
-for p in $orphans; do
-	LAB_CHECKS=$((LAB_CHECKS + 1))
-	if pid_alive "$p"; then fail "orphaned holder $p still alive"; fi
-done
+pids_gone "orphaned holder" $orphans
 check_not "the orphaned lab's process is gone" pgrep -f "^sleep 603$"
 for p in $holders; do
 	LAB_CHECKS=$((LAB_CHECKS + 1))
@@ -112,10 +109,7 @@ lab exec r1 sh -c 'sleep 601 & sleep 602 & wait' >/dev/null 2>&1 &
 wait_for 10 "exec'd process in h1 running" pgrep -f "^sleep 600$"
 wait_for 10 "exec'd processes in r1 running" bash -c '[ "$(pgrep -fc "^sleep 60[12]$")" -ge 2 ]'
 check "lab down" lab down
-for p in $holders; do
-	LAB_CHECKS=$((LAB_CHECKS + 1))
-	if pid_alive "$p"; then fail "holder $p still alive"; fi
-done
+pids_gone holder $holders
 check_not "no exec'd process left" pgrep -f "sleep 60[012]"
 check_not "state directory removed" test -e "$LAB_STATE"
 links_after=$(ip -o link | awk -F': ' '{print $2}' | sort)

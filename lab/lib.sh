@@ -104,6 +104,17 @@ has_addr() {
 	grep -qF -- " $3/" <<< "$out"
 }
 
+# skip_without_daemon: exit 77 (skipped) unless MIPSECD and MIPSECCTL name
+# executables.
+skip_without_daemon() {
+	local v
+	for v in MIPSECD MIPSECCTL; do
+		if [ -z "${!v:-}" ] || [ ! -x "${!v}" ]; then
+			echo "SKIP: $v not set or not executable"; exit 77
+		fi
+	done
+}
+
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # listening NODE PATTERN: a TCP socket on NODE listens where PATTERN says.

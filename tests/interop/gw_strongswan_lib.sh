@@ -10,11 +10,7 @@
 # lab/strongswan.sh; exits 77 when a tool is missing.
 PY=/usr/bin/python3
 GW_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-for v in MIPSECD MIPSECCTL; do
-	if [ -z "${!v:-}" ] || [ ! -x "${!v}" ]; then
-		echo "SKIP: $v not set or not executable"; exit 77
-	fi
-done
+skip_without_daemon
 if ! why=$(ss_available); then
 	echo "SKIP: $why (strongswan-charon strongswan-swanctl libcharon-extra-plugins)"; exit 77
 fi

@@ -15,12 +15,8 @@ CN=2001:db8:7::c
 # mip6_preflight: skip (77) unless the binaries exist and carry every role
 # the topology runs.
 mip6_preflight() {
-	local v r probe
-	for v in MIPSECD MIPSECCTL; do
-		if [ -z "${!v}" ] || [ ! -x "${!v}" ]; then
-			echo "SKIP: $v not set or not executable"; exit 77
-		fi
-	done
+	local r probe
+	skip_without_daemon
 	probe=$LAB_STATE/probe.conf
 	for r in ar ha mn cn; do
 		printf 'node = { name = "probe"; };\nroles = [ "%s" ];\n' "$r" > "$probe"

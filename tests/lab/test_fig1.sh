@@ -9,11 +9,7 @@ source "$(dirname "$0")/../../lab/lib.sh"
 TOPO=$LAB_SRC/lab/topologies/fig1-000.toml
 CHECK_RA=(/usr/bin/python3 "$LAB_SRC/tests/lab/check_ra.py")
 PY=/usr/bin/python3
-for v in MIPSECD MIPSECCTL; do
-	if [ -z "${!v}" ] || [ ! -x "${!v}" ]; then
-		echo "SKIP: $v not set or not executable"; exit 77
-	fi
-done
+skip_without_daemon
 
 # Until the ar role is linked into mipsecd there is nothing to run here.
 probe=$LAB_STATE/probe.conf

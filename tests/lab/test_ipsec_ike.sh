@@ -14,11 +14,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
 PY=/usr/bin/python3
-for v in MIPSECD MIPSECCTL; do
-	if [ -z "${!v}" ] || [ ! -x "${!v}" ]; then
-		echo "SKIP: $v not set or not executable"; exit 77
-	fi
-done
+skip_without_daemon
 command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }
 
 gw_conf() {	# NODE TUN-ADDRS LOCAL-TS REMOTE-TS PEER-BLOCK

@@ -26,11 +26,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../../lab/lib.sh"
 PY=/usr/bin/python3
-for v in MIPSECD MIPSECCTL; do
-	if [ -z "${!v}" ] || [ ! -x "${!v}" ]; then
-		echo "SKIP: $v not set or not executable"; exit 77
-	fi
-done
+skip_without_daemon
 probe=$LAB_STATE/probe.conf
 printf 'node = { name = "probe"; };\nroles = [ "ipsec" ];\n' > "$probe"
 if "$MIPSECD" -n -c "$probe" 2>&1 | grep -q "unknown role 'ipsec'"; then

@@ -11,11 +11,7 @@ TOPO=$LAB_SRC/tests/lab/mn_ha.toml
 PY=/usr/bin/python3
 HOA=2001:db8:8::4
 CN=2001:db8:7::c
-for v in MIPSECD MIPSECCTL; do
-	if [ -z "${!v}" ] || [ ! -x "${!v}" ]; then
-		echo "SKIP: $v not set or not executable"; exit 77
-	fi
-done
+skip_without_daemon
 probe=$LAB_STATE/probe.conf
 printf 'node = { name = "probe"; };\nroles = [ "ha" ];\n' > "$probe"
 if "$MIPSECD" -n -c "$probe" 2>&1 | grep -qE "unknown role '(ha|mn)'"; then
